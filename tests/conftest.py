@@ -1,0 +1,5 @@
+"""Shared pytest setup: fixtures for the real servers the tests run against."""
+
+pytest_plugins = [
+    "tests.fixtures.coordinator",
+]
