@@ -2,14 +2,82 @@
 
 from __future__ import annotations
 
+import argparse
+import logging
+import os
 import sys
+
+from runnerfleet import log as logsetup
+from runnerfleet.errors import RunnerfleetError
+from runnerfleet.version import REVISION, VERSION, go_arch, go_platform, version_text
+
+log = logging.getLogger("runnerfleet.cli")
+
+# Commands with their own argument parsing, handed the rest of the command line.
+_PASSTHROUGH = {"coordinator"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from runnerfleet.cli import list_runners, register, reset_token, unregister, verify
+
+    parser = argparse.ArgumentParser(
+        prog="runnerfleet",
+        description="A GitLab Runner in Python: gitlab-runner's config.toml, commands and API.",
+    )
+    parser.add_argument("-v", "--version", action="store_true", help="print the version")
+    parser.add_argument("--debug", action="store_true", default=None,
+                        help="debug logging [$RUNNER_DEBUG]")
+    parser.add_argument("-l", "--log-level", default=None,
+                        help="debug, info, warn, error, fatal, panic [$LOG_LEVEL]")
+    parser.add_argument("--log-format", default=None, help="runner, text, json [$LOG_FORMAT]")
+    parser.add_argument("--cpuprofile", default=None, help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in (register, unregister, verify, list_runners, reset_token):
+        module.add_parser(sub)
+    sub.add_parser("coordinator", help="run the local GitLab-compatible coordinator (SQLite)",
+                   add_help=False)
+    return parser
+
+
+def _setup_logging(ns: argparse.Namespace) -> None:
+    debug = ns.debug or os.environ.get("RUNNER_DEBUG", "").lower() in ("1", "true")
+    level = "debug" if debug else (ns.log_level or os.environ.get("LOG_LEVEL") or "info")
+    fmt = ns.log_format or os.environ.get("LOG_FORMAT") or "runner"
+    if level.lower() not in logsetup.LEVELS:
+        raise RunnerfleetError(f'--log-level: "{level}" is not one of debug, info, warn, error, '
+                               "fatal, panic")
+    if fmt not in logsetup.FORMATS:
+        raise RunnerfleetError(f'--log-format: "{fmt}" is not one of runner, text, json')
+    logsetup.setup(level, fmt)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and args[0] == "coordinator":
-        from runnerfleet.coordinator.cli import main as coordinator_main
+    parser = build_parser()
+    # Global options come before the command; everything after a passthrough command is its own.
+    split = next((i for i, a in enumerate(args) if a in _PASSTHROUGH), None)
+    head, tail = (args, []) if split is None else (args[: split + 1], args[split + 1 :])
+    try:
+        ns = parser.parse_args(head)
+        _setup_logging(ns)
+        if ns.version:
+            print(version_text())
+            return 0
+        if ns.command is None:
+            parser.print_help()
+            return 0
+        if ns.command == "coordinator":
+            from runnerfleet.coordinator.cli import main as coordinator_main
 
-        return coordinator_main(args[1:])
-    print("runnerfleet: commands are being built", file=sys.stderr)
-    return 1
+            return coordinator_main(tail)
+        log.debug("Runtime platform", extra=logsetup.fields(
+            arch=go_arch(), os=go_platform(), pid=os.getpid(), revision=REVISION, version=VERSION))
+        result: int = ns.handler(ns)
+        return result
+    except RunnerfleetError as exc:
+        logsetup.setup()
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            log.error(line)
+        return 1
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,85 @@
+"""What every config-using command shares: the config file, the system id, GitLab clients."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from runnerfleet.cli.flags import Flag
+from runnerfleet.config import (
+    ConfigFile,
+    RunnerConfig,
+    certs_dir,
+    load_system_id,
+    resolve_config_path,
+)
+from runnerfleet.gitlab import GitLabClient, TLSSettings
+from runnerfleet.log import fields
+
+log = logging.getLogger("runnerfleet.cli")
+
+CONFIG_FLAG = Flag("config", "Config file", short="c", env="CONFIG_FILE", metavar="FILE")
+
+
+def load_config(config_flag: str | None, env: Mapping[str, str] | None = None) -> ConfigFile:
+    """Load config.toml from -c/CONFIG_FILE/the default path; print its warnings once."""
+    path = resolve_config_path(config_flag, env)
+    if os.geteuid() != 0:
+        log.warning("Running in user-mode.")
+    config = ConfigFile.load(path)
+    for warning in config.warnings:
+        log.warning(warning)
+    return config
+
+
+def system_id(config: ConfigFile) -> str:
+    """This host's runner-manager identity, kept next to config.toml as gitlab-runner does."""
+    return load_system_id(config.path.parent)
+
+
+def client_for(
+    config: ConfigFile,
+    url: str,
+    *,
+    tls_ca_file: str | None = None,
+    tls_cert_file: str | None = None,
+    tls_key_file: str | None = None,
+) -> GitLabClient:
+    """One API client for a GitLab URL, with the TLS files the runner entry or flags name."""
+    tls = TLSSettings(
+        ca_file=tls_ca_file or None,
+        cert_file=tls_cert_file or None,
+        key_file=tls_key_file or None,
+        certs_dir=certs_dir(config.path),
+    )
+    return GitLabClient(url, tls=tls)
+
+
+def client_for_runner(config: ConfigFile, runner: RunnerConfig) -> GitLabClient:
+    return client_for(
+        config,
+        runner.url,
+        tls_ca_file=runner.tls_ca_file,
+        tls_cert_file=runner.tls_cert_file,
+        tls_key_file=runner.tls_key_file,
+    )
+
+
+def is_authentication_token(token: str) -> bool:
+    """Runners created in GitLab (glrt- tokens) are managed per host through runner managers."""
+    return token.startswith("glrt-")
+
+
+def runner_fields(runner: RunnerConfig) -> dict[str, object]:
+    return fields(runner=runner.short_token, name=runner.name)
+
+
+def saved(config: ConfigFile) -> None:
+    config.save()
+    log.info("Updated %s", config.path, extra=fields())
+
+
+def config_path_for_message(path: Path) -> str:
+    return str(path)
