@@ -1,0 +1,117 @@
+"""Test hooks: injected faults and the log of received API requests (secrets masked)."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from runnerfleet.coordinator.tokens import shorten_token
+from runnerfleet.coordinator.web import Request, Response
+
+REQUEST_LOG_SIZE = 1000
+_TOKEN_HEADERS = {"private-token", "runner-token", "job-token"}
+_SECRET_KEYS = {"token", "private_token", "job_token", "password", "authorization"}
+
+
+@dataclass
+class Fault:
+    method: str
+    path: str
+    status: int
+    headers: dict[str, str]
+    body: str
+    content_type: str
+    count: int
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.method in ("*", method) and self.path == path
+
+    def response(self) -> Response:
+        resp = Response(self.status, self.body.encode("utf-8"))
+        if self.content_type and self.status != 204:
+            resp.set_header("Content-Type", self.content_type)
+        for name, value in self.headers.items():
+            resp.set_header(name, value)
+        return resp
+
+
+class Faults:
+    """Answers to hand out instead of the real ones, each for its next `count` matches."""
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+
+    def add(self, fault: Fault) -> None:
+        with self._lock:
+            self._faults.append(fault)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def take(self, method: str, path: str) -> Response | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.matches(method, path):
+                    fault.count -= 1
+                    if fault.count <= 0:
+                        self._faults.remove(fault)
+                    return fault.response()
+        return None
+
+
+def mask_header(name: str, value: str) -> str:
+    if name in _TOKEN_HEADERS:
+        return shorten_token(value)
+    if name == "authorization":
+        scheme, _, credential = value.partition(" ")
+        if scheme.lower() == "bearer":
+            return f"{scheme} {shorten_token(credential)}"
+        return f"{scheme} [MASKED]"
+    return value
+
+
+def mask_json(value: Any) -> Any:
+    """A copy of a JSON value with secret-bearing fields shortened."""
+    if isinstance(value, dict):
+        return {
+            k: (shorten_token(v) if k in _SECRET_KEYS and isinstance(v, str) else mask_json(v))
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [mask_json(v) for v in value]
+    return value
+
+
+class RequestLog:
+    """The last REQUEST_LOG_SIZE API requests, oldest first."""
+
+    def __init__(self) -> None:
+        self._entries: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
+        self._lock = threading.Lock()
+
+    def record(self, request: Request, response: Response) -> None:
+        query = {
+            k: (shorten_token(v) if k in _SECRET_KEYS and isinstance(v, str) else v)
+            for k, v in request.query.items()
+        }
+        entry = {
+            "method": request.method,
+            "path": request.path,
+            "query": query,
+            "status": response.status,
+            "time": datetime.now(tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "headers": {k: mask_header(k, v) for k, v in request.headers.items()},
+            "json": mask_json(request.json_body()),
+            "request_id": response.header("X-Request-Id"),
+        }
+        with self._lock:
+            self._entries.append(entry)
+
+    def entries(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._entries)

@@ -1,0 +1,298 @@
+"""The HTTP/1.1 server (keep-alive, chunked bodies, optional TLS) around the coordinator app."""
+
+from __future__ import annotations
+
+import socket
+import socketserver
+import ssl
+import sys
+import threading
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from runnerfleet.coordinator.app import Coordinator
+from runnerfleet.coordinator.store import DB_NAME
+from runnerfleet.coordinator.web import Request, Response, message
+from runnerfleet.errors import RunnerfleetError
+
+# Idle keep-alive connections are closed after this; long polls later stay well below it.
+CONNECTION_TIMEOUT = 300
+MAX_BODY = 1 << 30
+
+
+class _BadRequestBody(Exception):
+    pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "runnerfleet-coordinator"
+    timeout = CONNECTION_TIMEOUT
+    server: _HTTPServer
+    _log_line: str = ""
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_PATCH(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def do_HEAD(self) -> None:
+        self._serve()
+
+    def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            return self._read_chunked()
+        length_header = self.headers.get("Content-Length")
+        if not length_header:
+            return b""
+        try:
+            length = int(length_header)
+        except ValueError:
+            raise _BadRequestBody from None
+        if length < 0 or length > MAX_BODY:
+            raise _BadRequestBody
+        return self.rfile.read(length)
+
+    def _read_chunked(self) -> bytes:
+        parts: list[bytes] = []
+        total = 0
+        while True:
+            line = self.rfile.readline(65537)
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise _BadRequestBody from None
+            if size == 0:
+                # Skip trailers up to the blank line that ends the message.
+                while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(parts)
+            total += size
+            if total > MAX_BODY:
+                raise _BadRequestBody
+            parts.append(self.rfile.read(size))
+            self.rfile.readline(3)  # the CRLF after each chunk
+
+    def _serve(self) -> None:
+        app = self.server.app
+        try:
+            body = self._read_body()
+        except _BadRequestBody:
+            self.close_connection = True
+            self._write(message(400, "400 Bad Request"))
+            return
+        split = urllib.parse.urlsplit(self.path)
+        request = Request(
+            method=self.command,
+            path=urllib.parse.unquote(split.path) or "/",
+            query_string=split.query,
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
+            client_ip=self.client_address[0],
+        )
+        if request.method == "HEAD":
+            request.method = "GET"
+        try:
+            response = app.handle(request)
+        except Exception as exc:  # the server must answer like GitLab, never drop the connection
+            self.log_error("internal error on %s %s: %s", self.command, request.path,
+                           type(exc).__name__)
+            response = message(500, "500 Internal Server Error")
+        self._log_line = f"{self.command} {request.path} {response.status}"
+        self._write(response, head=self.command == "HEAD")
+
+    def _write(self, response: Response, *, head: bool = False) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers:
+            self.send_header(name, value)
+        if response.status not in (204, 304):
+            self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if not head and response.status not in (204, 304):
+            self.wfile.write(response.body)
+        self.wfile.flush()
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # Only method, path and status: query strings may carry tokens.
+        if self.server.log_requests:
+            line = getattr(self, "_log_line", f"{self.command} - {code}")
+            sys.stderr.write(f"{self.log_date_time_string()} {line}\n")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.log_requests:
+            sys.stderr.write(f"{self.log_date_time_string()} {format % args}\n")
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        app: Coordinator,
+        tls: ssl.SSLContext | None,
+        log_requests: bool,
+    ) -> None:
+        self.app = app
+        self.tls = tls
+        self.log_requests = log_requests
+        super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind does a reverse DNS lookup that can stall; skip it.
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name = str(host)
+        self.server_port = int(port)
+
+    def get_request(self) -> tuple[Any, Any]:
+        sock, addr = self.socket.accept()
+        if self.tls is not None:
+            # The handshake runs in the connection's own thread (finish_request), so a slow
+            # client cannot block the accept loop.
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, addr
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        if isinstance(request, ssl.SSLSocket):
+            try:
+                request.settimeout(30)
+                request.do_handshake()
+            except (ssl.SSLError, OSError):
+                return
+        super().finish_request(request, client_address)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Connection resets and timeouts are normal for a test server; say nothing.
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError, ssl.SSLError, socket.timeout)):
+            return
+        super().handle_error(request, client_address)
+
+
+class CoordinatorServer:
+    """A GitLab-compatible runner API server on `host:port`, state in `data_dir`.
+
+    `start()` serves from a background thread; `stop()` shuts down and closes the database.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        tls_cert_file: str | Path | None = None,
+        tls_key_file: str | Path | None = None,
+        rate_limit: int = 0,
+        rate_limit_period: int = 60,
+        public_url: str | None = None,
+        log_requests: bool = False,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.host = host
+        self.port = port
+        self._tls: ssl.SSLContext | None = None
+        if tls_cert_file or tls_key_file:
+            if not (tls_cert_file and tls_key_file):
+                raise RunnerfleetError(
+                    "coordinator: TLS needs both --tls-cert-file and --tls-key-file"
+                )
+            self._tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            self._tls.minimum_version = ssl.TLSVersion.TLSv1_2
+            try:
+                self._tls.load_cert_chain(str(tls_cert_file), str(tls_key_file))
+            except (OSError, ssl.SSLError) as exc:
+                raise RunnerfleetError(
+                    f"coordinator: cannot load TLS certificate {tls_cert_file} / key "
+                    f"{tls_key_file}: {exc.strerror or exc}; check both files are PEM and match"
+                ) from None
+        self._rate_limit = rate_limit
+        self._rate_limit_period = rate_limit_period
+        self._public_url = public_url
+        self._log_requests = log_requests
+        self.app: Coordinator | None = None
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def state_path(self) -> Path:
+        return self.data_dir / DB_NAME
+
+    def start(self) -> CoordinatorServer:
+        self.app = Coordinator(
+            self.data_dir, rate_limit=self._rate_limit, rate_limit_period=self._rate_limit_period
+        )
+        try:
+            self._httpd = _HTTPServer((self.host, self.port), self.app, self._tls,
+                                      self._log_requests)
+        except OSError as exc:
+            self.app.close()
+            raise RunnerfleetError(
+                f"coordinator: cannot listen on {self.host}:{self.port}: {exc.strerror or exc};"
+                " pick another --listen address"
+            ) from None
+        self.port = int(self._httpd.server_address[1])
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, name="coordinator-http", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    @property
+    def url(self) -> str:
+        if self._public_url:
+            return self._public_url.rstrip("/")
+        scheme = "https" if self._tls else "http"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}"
+
+    @property
+    def admin_token(self) -> str:
+        assert self.app is not None, "start() the server first"
+        return self.app.admin_token
+
+    @property
+    def registration_token(self) -> str:
+        assert self.app is not None, "start() the server first"
+        return self.app.registration_token
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        if self.app is not None:
+            self.app.close()
+            self.app = None
+
+    def __enter__(self) -> CoordinatorServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

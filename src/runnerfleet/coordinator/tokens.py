@@ -1,0 +1,75 @@
+"""Token generation, hashing and shortening in GitLab's formats."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import string
+import time
+
+# GitLab's `Devise.friendly_token` alphabet: URL-safe base64 characters.
+_ALPHABET = string.ascii_letters + string.digits + "-_"
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+PAT_PREFIX = "glpat-"
+# "GR" + the registration-token rotation date 20220225 in hex, as GitLab prefixes runners tokens.
+REGISTRATION_TOKEN_PREFIX = "GR1348941"
+CREATED_RUNNER_TOKEN_PREFIX = "glrt-"
+
+RUNNER_TYPE_NUMBERS = {"instance_type": 1, "group_type": 2, "project_type": 3}
+
+# Prefixes gitlab-runner strips before keeping the first characters of a token for logs.
+_SHORTEN_PREFIXES = re.compile(r"^(glrt-t[123]_|glrt-|glrtr-|t[123]_|glcbt-|glpat-|GR[0-9a-fA-F]{7})")
+_SHORT_LENGTH = 9
+
+
+def _random(length: int = 20) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def new_personal_access_token() -> str:
+    return PAT_PREFIX + _random()
+
+
+def new_registration_token() -> str:
+    return REGISTRATION_TOKEN_PREFIX + _random()
+
+
+def new_runner_token(runner_type: str, *, created: bool) -> str:
+    """`glrt-t1_…` for runners created with a PAT, `t1_…` for runners registered with a token."""
+    partition = f"t{RUNNER_TYPE_NUMBERS.get(runner_type, 1)}_"
+    if created:
+        return CREATED_RUNNER_TOKEN_PREFIX + partition + _random()
+    return partition + _random()
+
+
+def new_queue_value() -> str:
+    """32 lowercase hex characters, like GitLab's runner queue values."""
+    return secrets.token_hex(16)
+
+
+def new_request_id() -> str:
+    """A ULID (26 Crockford base32 characters), the form GitLab's correlation ids take."""
+    value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
+    chars = []
+    for _ in range(26):
+        chars.append(_CROCKFORD[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def shorten_token(token: str) -> str:
+    """The part of a token that may appear in logs, shortened as gitlab-runner does.
+
+    Tokens too short to shorten safely are replaced entirely.
+    """
+    rest = _SHORTEN_PREFIXES.sub("", token, count=1)
+    if len(rest) < 2 * _SHORT_LENGTH:
+        return "[MASKED]"
+    return rest[:_SHORT_LENGTH]
