@@ -1,0 +1,67 @@
+"""JobVariables: later-wins lookup and gitlab-runner's `$VAR`/`${VAR}` expansion rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from runnerfleet.job import JobVariables, Variable
+
+
+def _vars(*pairs: tuple[str, str]) -> JobVariables:
+    return JobVariables(Variable(k, v, public=True) for k, v in pairs)
+
+
+def test_get_returns_the_last_occurrence_of_a_key() -> None:
+    variables = _vars(("A", "first"), ("B", "b"), ("A", "second"))
+    assert variables.get("A") == "second"
+    assert variables.get("MISSING") == ""
+    assert variables.get("MISSING", "dflt") == "dflt"
+    assert "B" in variables and "C" not in variables
+    assert len(variables) == 3 and variables[0].value == "first"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("$A", "alpha"),
+        ("${A}", "alpha"),
+        ("x${A}y", "xalphay"),
+        ("$A_B", "ab"),
+        ("$A-x", "alpha-x"),
+        ("$UNKNOWN", ""),
+        ("a${UNKNOWN}b", "ab"),
+        ("$$A", "$A"),
+        ("$$", "$"),
+        ("cost: 5$", "cost: 5$"),
+        ("$", "$"),
+        ("$1 $? $* $#", "$1 $? $* $#"),
+        ("${1}", "$1"),
+        ("${}", ""),
+        ("a${A", "aA"),
+        ("$ A", "$ A"),
+        ("$/path", "$/path"),
+        ("no dollars", "no dollars"),
+        ("${A}${A_B}", "alphaab"),
+    ],
+)
+def test_expand_follows_gitlab_runner_rules(text: str, expected: str) -> None:
+    assert _vars(("A", "alpha"), ("A_B", "ab")).expand(text) == expected
+
+
+def test_expand_uses_the_last_value_of_a_key() -> None:
+    assert _vars(("A", "1"), ("A", "2")).expand("$A") == "2"
+
+
+def test_raw_variables_keep_their_dollars_but_others_expand_against_the_list() -> None:
+    variables = JobVariables(
+        [
+            Variable("HOST", "gitlab.test"),
+            Variable("URL", "https://$HOST/x"),
+            Variable("PATTERN", "$HOST-$NOPE", raw=True),
+            Variable("USES_RAW", "[$PATTERN]"),
+        ]
+    ).expanded()
+    assert variables.get("URL") == "https://gitlab.test/x"
+    assert variables.get("PATTERN") == "$HOST-$NOPE"
+    # The raw value is substituted as it is, its own references are not expanded again.
+    assert variables.get("USES_RAW") == "[$HOST-$NOPE]"
