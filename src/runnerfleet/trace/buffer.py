@@ -1,0 +1,222 @@
+"""The job log buffer: executors write, the trace streamer reads masked, final bytes by offset."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from types import TracebackType
+
+from runnerfleet.trace import colors
+from runnerfleet.trace.phrases import PhraseMasker
+from runnerfleet.trace.store import DEFAULT_OUTPUT_LIMIT, LogStore
+from runnerfleet.trace.timestamps import STDOUT, Clock, Timestamper
+from runnerfleet.trace.tokens import TokenMasker, token_prefixes
+from runnerfleet.trace.urlparams import UrlParamMasker
+from runnerfleet.trace.utf8 import Utf8Sanitizer
+
+# gitlab-runner's stream numbers: runner/executor lines, user script output, first service.
+STREAM_EXECUTOR = 0
+STREAM_WORK = 1
+STREAM_FIRST_SERVICE = 15
+
+
+class TraceStream:
+    """One output stream (id + stdout/stderr) of a job log; it has its own masking state.
+
+    Obtain it from `TraceBuffer.stream()`; writing is thread-safe.
+    """
+
+    def __init__(self, owner: TraceBuffer, stream_id: int, stream_type: str) -> None:
+        self._owner = owner
+        self.stream_id = stream_id
+        self.stream_type = stream_type
+        self._phrases = PhraseMasker(owner._masked_values)
+        self._urls = UrlParamMasker()
+        self._tokens = TokenMasker(owner._prefixes)
+        self._stamper = Timestamper(stream_id, stream_type, owner._clock) if owner._timestamps else None
+
+    def write(self, data: bytes) -> int:
+        """Mask and store data; always reports all of it written (even past the output limit)."""
+        with self._owner._lock:
+            self._owner._check_open()
+            if not self._owner._finished and data:
+                self._process(data, final=False, stamp_final=False)
+        return len(data)
+
+    def _process(self, data: bytes, *, final: bool, stamp_final: bool) -> None:
+        # Order as gitlab-runner: variable values, URL params, token prefixes, then timestamps.
+        out = self._phrases.feed(data)
+        if final:
+            out += self._phrases.flush()
+        out = self._urls.feed(out) if out else b""
+        if final:
+            out += self._urls.flush()
+        out = self._tokens.feed(out) if out else b""
+        if final:
+            out += self._tokens.flush()
+        if self._stamper is not None:
+            out = self._stamper.feed(out)
+            if stamp_final:
+                out += self._stamper.flush()
+        if out:
+            self._owner._append(out)
+
+    def _finish(self) -> None:
+        self._process(b"", final=True, stamp_final=True)
+
+    def _remask(self) -> None:
+        """Release what the old maskers hold (the line stays open), then mask with new settings."""
+        self._process(b"", final=True, stamp_final=False)
+        self._phrases = PhraseMasker(self._owner._masked_values)
+        self._tokens = TokenMasker(self._owner._prefixes)
+
+
+class TraceBuffer:
+    """Thread-safe, file-backed job log with gitlab-runner's masking, timestamps and output limit.
+
+    `write()` and the runner-line helpers go to the executor stream (`00O`); executors may open
+    more streams with `stream()`. Readers get the final bytes with `bytes_since()`.
+    """
+
+    def __init__(
+        self,
+        *,
+        masked: Iterable[str] = (),
+        token_mask_prefixes: Iterable[str] = (),
+        mask_all_default_tokens: bool = True,
+        timestamps: bool = True,
+        output_limit: int = DEFAULT_OUTPUT_LIMIT,
+        clock: Clock = time.time_ns,
+    ) -> None:
+        self._lock = threading.RLock()
+        self._masked_values: list[str] = list(masked)
+        self._extra_prefixes = list(token_mask_prefixes)
+        self._mask_all_default_tokens = mask_all_default_tokens
+        self._prefixes = token_prefixes(self._extra_prefixes, mask_all_default_tokens=mask_all_default_tokens)
+        self._timestamps = timestamps
+        self._clock = clock
+        self._store = LogStore(output_limit)
+        self._utf8 = Utf8Sanitizer()
+        self._streams: dict[tuple[int, str], TraceStream] = {}
+        self._finished = False
+        self._default = self.stream(STREAM_EXECUTOR, STDOUT)
+
+    # -- configuration -------------------------------------------------------------------------
+
+    def set_masked(self, values: Iterable[str]) -> None:
+        """Set the masked variable values; pending output of every stream is flushed first."""
+        with self._lock:
+            self._masked_values = list(values)
+            self._rebuild_streams()
+
+    def set_token_mask_prefixes(self, prefixes: Iterable[str]) -> None:
+        """Set extra token prefixes from the job's `features.token_mask_prefixes`."""
+        with self._lock:
+            self._extra_prefixes = list(prefixes)
+            self._prefixes = token_prefixes(
+                self._extra_prefixes, mask_all_default_tokens=self._mask_all_default_tokens
+            )
+            self._rebuild_streams()
+
+    def _rebuild_streams(self) -> None:
+        self._check_open()
+        for stream in self._streams.values():
+            stream._remask()
+
+    # -- writer side ---------------------------------------------------------------------------
+
+    def stream(self, stream_id: int, stream_type: str = STDOUT) -> TraceStream:
+        """The writer for one stream (created on first use, then the same object)."""
+        with self._lock:
+            key = (stream_id, stream_type)
+            existing = self._streams.get(key)
+            if existing is None:
+                existing = TraceStream(self, stream_id, stream_type)
+                self._streams[key] = existing
+            return existing
+
+    def write(self, data: bytes) -> int:
+        return self._default.write(data)
+
+    def notice(self, text: str) -> None:
+        """A green runner line, like gitlab-runner's `Infoln`."""
+        self.write(colors.notice_line(text))
+
+    def println(self, text: str) -> None:
+        """A plain runner line (clear-line prefix), like gitlab-runner's `Println`."""
+        self.write(colors.plain_line(text))
+
+    def warning(self, text: str) -> None:
+        self.write(colors.warning_line(text))
+
+    def error(self, text: str) -> None:
+        self.write(colors.error_line(text))
+
+    def section_start(self, name: str) -> None:
+        self.write(colors.section_start_line(name, self._clock() // 1_000_000_000))
+
+    def section_end(self, name: str) -> None:
+        self.write(colors.section_end_line(name, self._clock() // 1_000_000_000))
+
+    def finish(self) -> None:
+        """Flush every stream's pending bytes; later writes are ignored. Idempotent."""
+        with self._lock:
+            if self._finished or self._store.closed:
+                return
+            for stream in self._streams.values():
+                stream._finish()
+            tail = self._utf8.flush()
+            if tail:
+                self._store.append(tail)
+            self._finished = True
+
+    def _append(self, data: bytes) -> None:
+        data = self._utf8.feed(data)
+        if data:
+            self._store.append(data)
+
+    def _check_open(self) -> None:
+        if self._store.closed:
+            raise ValueError("the job log buffer is closed")
+
+    # -- reader side ---------------------------------------------------------------------------
+
+    @property
+    def is_finished(self) -> bool:
+        with self._lock:
+            return self._finished
+
+    @property
+    def limit_exceeded(self) -> bool:
+        with self._lock:
+            return self._store.limit_exceeded
+
+    def size(self) -> int:
+        with self._lock:
+            return self._store.size()
+
+    def checksum(self) -> str:
+        """`crc32:<8 lowercase hex>` (CRC-32/IEEE) of all final bytes, as sent in `PUT /jobs/:id`."""
+        with self._lock:
+            return self._store.checksum()
+
+    def bytes_since(self, offset: int, max_bytes: int | None = None) -> bytes:
+        """The final bytes from `offset` to the end (at most `max_bytes`); ValueError if out of range."""
+        with self._lock:
+            return self._store.read(offset, max_bytes)
+
+    # -- lifetime ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Remove the backing file; the buffer cannot be used afterwards."""
+        with self._lock:
+            self._store.close()
+
+    def __enter__(self) -> TraceBuffer:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
