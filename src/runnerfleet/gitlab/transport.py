@@ -221,7 +221,8 @@ class Transport:
             detail = self._scrub(str(exc)) or type(exc).__name__
             hint = (
                 f"check the user and password in {self.proxy.source}"
-                if detail.startswith("407")
+                # tinyproxy 1.11 answers a failed proxy login with 401, not 407.
+                if detail.startswith(("407", "401"))
                 else "check the proxy and whether it may reach "
                 f"{self.host}, or add the host to NO_PROXY"
             )
