@@ -38,6 +38,8 @@ def _parse_error(display: str, text: str, error: tomllib.TOMLDecodeError) -> str
         line, col = len(lines), len(lines[-1]) + 1
     what = message[: match.start()] if match else message
     what = what[:1].lower() + what[1:]
+    if what == "illegal character '\\n'":
+        what = "unterminated string: the line ends before the closing quote"
     if what.startswith(("cannot overwrite", "cannot declare")):
         what += " (a key or table is defined twice)"
     row = lines[line - 1] if 0 < line <= len(lines) else ""
