@@ -396,8 +396,10 @@ class ConfigFile:
                 raise
             _fsync_dir(target.parent)
         except OSError as error:
-            raise ConfigError(f"{self._display}: cannot save: {error.strerror or error}",
-                              path=self._display) from None
+            display = self._display if Path(self._display) == target else str(target)
+            where = f" ({error.filename})" if error.filename not in (None, str(target)) else ""
+            raise ConfigError(f"{display}: cannot save: {error.strerror or error}{where}",
+                              path=display) from None
         self.exists = True
 
 
