@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
@@ -232,3 +233,18 @@ def test_runnerfleet_cli_dispatches_to_the_coordinator(tmp_path: Path) -> None:
             assert c.post("/api/v4/runners/verify", json={"token": token}).status_code == 200
     finally:
         running.stop()
+
+
+def test_concurrent_registrations_each_get_their_own_runner(
+    coordinator: RunningCoordinator,
+) -> None:
+    def register(_: int) -> tuple[int, int, str]:
+        with httpx.Client(base_url=coordinator.url, trust_env=False, timeout=30) as c:
+            r = c.post("/api/v4/runners", json={"token": coordinator.registration_token})
+            return r.status_code, r.json()["id"], r.json()["token"]
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(register, range(48)))
+    assert {status for status, _, _ in results} == {201}
+    assert len({runner_id for _, runner_id, _ in results}) == 48
+    assert len({token for _, _, token in results}) == 48
