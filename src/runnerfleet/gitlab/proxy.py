@@ -9,6 +9,7 @@ never proxied, a value without scheme means `http://`).
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit, urlunsplit
@@ -37,8 +38,13 @@ class ProxyChoice:
 
 def mask_proxy_url(url: str) -> str:
     """`http://user:pw@host:port` → `http://user:***@host:port`; URLs without password unchanged."""
-    parts = urlsplit(url)
-    if parts.password is None:
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        # Unparseable (e.g. a broken IPv6 literal): mask anything between `user:` and `@`.
+        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+    if password is None:
         return url
     host = parts.netloc.rpartition("@")[2]
     user = parts.netloc.rpartition("@")[0].partition(":")[0]
@@ -57,11 +63,8 @@ def _first_set(env: Mapping[str, str], *names: str) -> tuple[str, str]:
 def parse_proxy_value(value: str) -> str:
     """A proxy setting as Go reads it: `10.0.0.1:3128` or `proxy:3128` mean `http://…`."""
     value = value.strip()
-    try:
-        scheme = urlsplit(value).scheme.lower()
-    except ValueError:
-        scheme = ""
-    if scheme in _PROXY_SCHEMES and "://" in value:
+    scheme = value.partition("://")[0].lower() if "://" in value else ""
+    if scheme in _PROXY_SCHEMES:
         return value
     return "http://" + value
 

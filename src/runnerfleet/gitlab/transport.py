@@ -142,6 +142,18 @@ class Transport:
         self.env = dict(env)
         self.timeout = timeout
         self.proxy: ProxyChoice | None = proxy_for_url(base_url, self.env)
+        if self.proxy is not None:
+            try:
+                proxy_parts = urlsplit(self.proxy.url)
+                valid = bool(proxy_parts.hostname) and proxy_parts.port != 0
+            except ValueError:
+                valid = False
+            if not valid:
+                raise ProxyError(
+                    f"the proxy {self._proxy_name()} for {base_url} is not a valid URL; set "
+                    f"{self.proxy.source} to e.g. http://proxy.example.com:3128",
+                    url=base_url,
+                )
         self.files = find_tls_files(self.host, tls, self.env)
         self._snapshot = self.files.snapshot()
         self._client = self._build()
@@ -150,14 +162,23 @@ class Transport:
         verify: ssl.SSLContext | bool = (
             build_ssl_context(self.files, self.base_url) if self.https else True
         )
-        return httpx.Client(
-            verify=verify,
-            proxy=httpx.Proxy(self.proxy.url) if self.proxy else None,
-            # The proxy and CA rules are ours (Go's); httpx must not apply its own env rules.
-            trust_env=False,
-            timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 30.0)),
-            follow_redirects=False,
-        )
+        try:
+            return httpx.Client(
+                verify=verify,
+                proxy=httpx.Proxy(self.proxy.url) if self.proxy else None,
+                # The proxy and CA rules are ours (Go's); httpx must not apply its own env rules.
+                trust_env=False,
+                timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 30.0)),
+                follow_redirects=False,
+            )
+        except (ImportError, ValueError, httpx.InvalidURL) as exc:
+            # A socks5:// proxy needs the optional socksio package; a malformed value is unusable.
+            assert self.proxy is not None
+            raise ProxyError(
+                f"cannot use the proxy {self._proxy_name()} for {self.base_url}: "
+                f"{self._scrub(str(exc))}; use an http:// proxy or fix {self.proxy.source}",
+                url=self.base_url,
+            ) from None
 
     def _refresh(self) -> None:
         # gitlab-runner rebuilds its transport when a CA/cert file appears or changes, so a

@@ -85,3 +85,31 @@ def test_shortened_token_drops_prefixes_and_keeps_nine_characters() -> None:
     assert shorten_token("glrt-abcdefghijklmnop") == "abcdefghi"
     assert shorten_token("GR1348941zyxwvutsrqpo") == "zyxwvutsr"
     assert shorten_token("t3_0123456789abcdef") == "012345678"
+
+
+def test_unusable_socks_proxy_is_a_proxy_error_with_masked_password() -> None:
+    from runnerfleet.errors import ProxyError
+
+    try:
+        import socksio  # type: ignore[import-not-found]  # noqa: F401
+    except ImportError:
+        with pytest.raises(ProxyError) as err:
+            GitLabClient("https://gitlab.example.com",
+                         env={"HTTPS_PROXY": "socks5://bob:hunter2@127.0.0.1:1080"})
+        assert "socks5://bob:***@127.0.0.1:1080 (from HTTPS_PROXY)" in str(err.value)
+        assert "hunter2" not in str(err.value)
+    else:
+        with GitLabClient("https://gitlab.example.com",
+                          env={"HTTPS_PROXY": "socks5://bob:hunter2@127.0.0.1:1080"}) as client:
+            assert client.proxy_url_masked == "socks5://bob:***@127.0.0.1:1080"
+
+
+def test_malformed_proxy_value_is_a_proxy_error_with_masked_password() -> None:
+    from runnerfleet.errors import ProxyError
+
+    with pytest.raises(ProxyError) as err:
+        GitLabClient("https://gitlab.example.com",
+                     env={"https_proxy": "http://bob:hunter2@[bad:1080"})
+    assert "http://bob:***@[bad:1080 (from https_proxy) for https://gitlab.example.com/api/v4/ " \
+        "is not a valid URL" in str(err.value)
+    assert "hunter2" not in str(err.value)

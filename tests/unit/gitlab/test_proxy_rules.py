@@ -115,3 +115,7 @@ def test_masked_proxy_url_hides_only_the_password() -> None:
     )
     assert mask_proxy_url("http://corpuser@proxy:3128") == "http://corpuser@proxy:3128"
     assert mask_proxy_url("http://proxy:3128") == "http://proxy:3128"
+
+
+def test_unparseable_proxy_url_is_still_masked() -> None:
+    assert mask_proxy_url("http://bob:hunter2@[bad:1080") == "http://bob:***@[bad:1080"
