@@ -58,10 +58,12 @@ class PhraseMasker:
         out: list[bytes] = []
         pos = 0
         hold = self._hold_start(buf, 0)
+        # Cheap substring scans first: most chunks contain no literal at all.
+        present = any(literal in buf for literal in self._phrases)
         while True:
             if pos > hold:
                 hold = self._hold_start(buf, pos)
-            match = self._pattern.search(buf, pos)
+            match = self._pattern.search(buf, pos) if present else None
             # A match starting before `hold` cannot be extended by later bytes: it is final.
             if match is None or match.start() >= hold:
                 out.append(buf[pos:hold])

@@ -38,13 +38,17 @@ class Timestamper:
         self._cached_sec = -1
         self._cached_prefix = ""
 
-    def _header(self) -> bytes:
+    def _stamp(self) -> bytes:
+        """The time part of a header, `YYYY-MM-DDTHH:MM:SS.ffffffZ `."""
         ns = self._clock()
         sec, rest = divmod(ns, 1_000_000_000)
         if sec != self._cached_sec:
             self._cached_sec = sec
             self._cached_prefix = datetime.fromtimestamp(sec, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        header = f"{self._cached_prefix}.{rest // 1000:06d}Z {self._tag}{self._flag}".encode()
+        return f"{self._cached_prefix}.{rest // 1000:06d}Z {self._tag}".encode()
+
+    def _header(self, stamp: bytes | None = None) -> bytes:
+        header = (stamp if stamp is not None else self._stamp()) + self._flag.encode()
         self._flag = FULL_LINE
         return header
 
@@ -57,16 +61,22 @@ class Timestamper:
             return b""
         out: list[bytes] = []
         pos = 0
-        newline = data.find(b"\n")
-        if newline >= 0:
-            # Complete lines: the first may finish a buffered line that already has its header.
-            out.extend(self._take_line() if self._line_len else [self._header()])
-            out.append(data[: newline + 1])
-            pos = newline + 1
-            while (newline := data.find(b"\n", pos)) >= 0:
-                out.append(self._header())
-                out.append(data[pos : newline + 1])
-                pos = newline + 1
+        last_newline = data.rfind(b"\n")
+        if last_newline >= 0:
+            pos = last_newline + 1
+            complete = data[:pos]
+            if self._line_len:
+                # The first newline finishes a buffered line that already has its header.
+                first = complete.find(b"\n") + 1
+                out.extend(self._take_line())
+                out.append(complete[:first])
+                complete = complete[first:]
+            if complete:
+                # One clock reading per write: all its lines arrived at the same moment.
+                stamp = self._stamp()
+                out.append(self._header(stamp))
+                out.append(complete[:-1].replace(b"\n", b"\n" + stamp + FULL_LINE.encode()))
+                out.append(b"\n")
         rest = data[pos:] if pos else data
         if not rest:
             return b"".join(out)

@@ -86,10 +86,12 @@ class TokenMasker:
             if self._masked:
                 out.append(MASK)
         hold = self._hold_start(buf, pos)
+        # Cheap substring scans first: most chunks contain no literal at all.
+        present = any(literal in buf for literal in self._prefixes)
         while True:
             if pos > hold:
                 hold = self._hold_start(buf, pos)
-            match = self._pattern.search(buf, pos)
+            match = self._pattern.search(buf, pos) if present else None
             if match is None or match.start() >= hold:
                 out.append(buf[pos:hold])
                 self._held = buf[hold:]

@@ -16,9 +16,7 @@ SENSITIVE_KEYS = (
     "x-amz-security-token",
 )
 
-_KEY_PATTERN = re.compile(
-    rb"[?&](?:" + b"|".join(re.escape(k.encode()) for k in SENSITIVE_KEYS) + rb")=", re.IGNORECASE
-)
+_KEY_PATTERN = re.compile(rb"[?&](?:" + b"|".join(re.escape(k.encode()) for k in SENSITIVE_KEYS) + rb")=")
 _KEY_TAILS = tuple(k.encode() + b"=" for k in SENSITIVE_KEYS)
 _MAX_KEY = max(len(k) for k in _KEY_TAILS) + 1
 
@@ -75,10 +73,14 @@ class UrlParamMasker:
                 return b""
             out.append(MASK)
         hold = self._hold_start(buf, pos)
+        # Keys match case-insensitively: search a lower-cased copy (same offsets, ASCII only),
+        # and only when a key is there at all.
+        lowered = buf.lower()
+        present = any(key in lowered for key in _KEY_TAILS)
         while True:
             if pos > hold:
                 hold = self._hold_start(buf, pos)
-            match = _KEY_PATTERN.search(buf, pos)
+            match = _KEY_PATTERN.search(lowered, pos) if present else None
             if match is None or match.start() >= hold:
                 out.append(buf[pos:hold])
                 self._held = buf[hold:]

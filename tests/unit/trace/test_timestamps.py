@@ -78,7 +78,8 @@ def test_masking_happens_before_timestamping() -> None:
 def test_the_header_time_follows_the_clock() -> None:
     times = iter([0, 1_500_000, 86_400_000_000_000 + 999_999_999])
     with TraceBuffer(clock=lambda: next(times)) as buffer:
-        buffer.write(b"a\nb\nc\n")
+        for line in (b"a\n", b"b\n", b"c\n"):
+            buffer.write(line)
         assert buffer.bytes_since(0) == (
             b"1970-01-01T00:00:00.000000Z 00O a\n"
             b"1970-01-01T00:00:00.001500Z 00O b\n"
