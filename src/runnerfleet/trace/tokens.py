@@ -46,6 +46,10 @@ class TokenMasker:
         self._pattern = re.compile(alternation) if self._prefixes else None
         self._max_len = max((len(p) for p in self._prefixes), default=0)
         self._first_bytes = frozenset(p[0] for p in self._prefixes)
+        # Prefixes grouped by their first two bytes (most share "gl"), for one scan per group.
+        self._groups: dict[bytes, list[bytes]] = {}
+        for prefix in self._prefixes:
+            self._groups.setdefault(prefix[:2], []).append(prefix)
         self._held = b""
         self._in_token = False
         self._masked = False
@@ -87,7 +91,9 @@ class TokenMasker:
                 out.append(MASK)
         hold = self._hold_start(buf, pos)
         # Cheap substring scans first: most chunks contain no literal at all.
-        present = any(literal in buf for literal in self._prefixes)
+        present = any(
+            head in buf and any(prefix in buf for prefix in group) for head, group in self._groups.items()
+        )
         while True:
             if pos > hold:
                 hold = self._hold_start(buf, pos)
