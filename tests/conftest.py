@@ -2,4 +2,6 @@
 
 pytest_plugins = [
     "tests.fixtures.coordinator",
+    "tests.fixtures.tls",
+    "tests.fixtures.proxies",
 ]

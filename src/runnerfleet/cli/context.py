@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Mapping
@@ -35,7 +36,14 @@ def load_config(config_flag: str | None, env: Mapping[str, str] | None = None) -
 
 
 def system_id(config: ConfigFile) -> str:
-    """This host's runner-manager identity, kept next to config.toml as gitlab-runner does."""
+    """This host's runner-manager identity, kept next to config.toml as gitlab-runner does.
+
+    The directory is created first (0700, as a save would) so that the id GitLab records for this
+    host is the one stored on disk, even for a random `r_` id on a machine without a machine-id.
+    """
+    # An unwritable config dir surfaces as a clear error when the config is saved.
+    with contextlib.suppress(OSError):
+        config.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     return load_system_id(config.path.parent)
 
 

@@ -133,6 +133,7 @@ class Registration:
         executor = self._executor()
         entry = self._executor_options(executor, entry)
         self._warn_limits(entry)
+        self._check(entry, url, name, executor)
 
         with client_for(self.config, url, tls_ca_file=entry.get("tls-ca-file"),
                         tls_cert_file=entry.get("tls-cert-file"),
@@ -257,8 +258,14 @@ class Registration:
                   "architecture": info.get("architecture")},
         )
 
-    def _save(self, entry: dict[str, Any], url: str, name: str, executor: str,
-              result: RunnerRegistration) -> None:
+    def _check(self, entry: dict[str, Any], url: str, name: str, executor: str) -> None:
+        """Validate the new entry on a scratch copy, so bad settings fail before GitLab is asked."""
+        scratch = ConfigFile.from_text(self.config.dumps(), path=self.config.path)
+        placeholder = RunnerRegistration(id=0, token="placeholder", token_expires_at=None)
+        scratch.add_runner(self._entry(entry, url, name, executor, placeholder))
+
+    def _entry(self, entry: dict[str, Any], url: str, name: str, executor: str,
+               result: RunnerRegistration) -> dict[str, Any]:
         head: dict[str, Any] = {
             "name": name,
             "url": url,
@@ -268,7 +275,11 @@ class Registration:
             "token_expires_at": result.token_expires_at,
             "executor": executor,
         }
-        self.config.add_runner({**head, **{k: v for k, v in entry.items() if k not in head}})
+        return {**head, **{k: v for k, v in entry.items() if k not in head}}
+
+    def _save(self, entry: dict[str, Any], url: str, name: str, executor: str,
+              result: RunnerRegistration) -> None:
+        self.config.add_runner(self._entry(entry, url, name, executor, result))
         self.config.save()
 
     def _undo(self, client: GitLabClient, token: str, legacy: bool) -> None:

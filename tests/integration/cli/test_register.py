@@ -28,11 +28,14 @@ shutdown_timeout = 0
 CACHE = """  [runners.cache]
     MaxUploadedArchiveSize = 0
     [runners.cache.s3]
+      AssumeRoleMaxConcurrency = 0
     [runners.cache.gcs]
     [runners.cache.azure]
 """
 
 
+# The shape gitlab-runner 19.4's TOML encoder writes (spec §2.12, completed from its register test:
+# the s3 table carries AssumeRoleMaxConcurrency, docker volume_keep and network_mtu).
 def _normalise_obtained_at(text: str) -> str:
     return re.sub(r"token_obtained_at = \S+", "token_obtained_at = <now>", text)
 
@@ -92,7 +95,9 @@ def test_register_docker_executor_writes_docker_table_with_cache_volume(
     oom_kill_disable = false
     disable_cache = false
     volumes = ["/cache"]
+    volume_keep = false
     shm_size = 0
+    network_mtu = 0
 """), text
     # Only the chosen executor's section is kept.
     assert "[runners.ssh]" not in text
@@ -173,6 +178,19 @@ def test_register_non_interactive_without_url_fails_with_gitlab_runner_message(
     assert not config_path.exists()
 
 
+def test_register_checks_settings_before_contacting_gitlab(
+    coordinator: RunningCoordinator, runnerfleet: CliRunner, config_path: Path
+) -> None:
+    created = coordinator.create_runner()
+    result = runnerfleet("register", "-n", "-c", str(config_path), "-u", coordinator.url,
+                         "-t", created["token"], "--executor", "docker", "--docker-image", "alpine",
+                         "--docker-memory", "lots")
+    assert result.code == 1
+    assert "runners[0].docker.memory" in result.stderr
+    assert not config_path.exists()
+    assert not [r for r in coordinator.requests_log() if r["path"] == "/api/v4/runners/verify"]
+
+
 def test_register_rejects_unsupported_executor(
     coordinator: RunningCoordinator, runnerfleet: CliRunner, config_path: Path
 ) -> None:
@@ -187,13 +205,15 @@ def test_register_rejects_unsupported_executor(
 def test_register_removes_runner_manager_again_when_config_cannot_be_saved(
     coordinator: RunningCoordinator, runnerfleet: CliRunner, tmp_path: Path
 ) -> None:
-    blocker = tmp_path / "not-a-dir"
-    blocker.write_text("a file where the config directory should be")
+    # A directory that cannot be created even by root: the save fails after GitLab knew the runner.
+    unwritable = Path("/proc/runnerfleet-no-such-dir/config.toml")
     created = coordinator.create_runner()
-    result = runnerfleet("register", "-n", "-c", str(blocker / "config.toml"), "-u",
+    result = runnerfleet("register", "-n", "-c", str(unwritable), "-u",
                          coordinator.url, "-t", created["token"], "--executor", "shell")
     assert result.code == 1
     assert "Traceback" not in result.output
+    assert str(unwritable) in result.stderr
+    assert "removed from GitLab again" in result.stderr
     paths = [(r["method"], r["path"]) for r in coordinator.requests_log()]
     assert ("POST", "/api/v4/runners/verify") in paths
     assert ("DELETE", "/api/v4/runners/managers") in paths

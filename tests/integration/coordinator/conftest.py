@@ -7,68 +7,13 @@ nothing outside `runnerfleet.coordinator` (one test covers the `runnerfleet` CLI
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.fixtures.coordinator import RunningCoordinator
-
-_LINES = {
-    "url": re.compile(r"^runnerfleet coordinator listening on (\S+)$"),
-    "admin": re.compile(r"^admin token \(PRIVATE-TOKEN\): (\S+)$"),
-    "reg": re.compile(r"^registration token: (\S+)$"),
-    "state": re.compile(r"^state: (.+)$"),
-}
-
-
-def start_local(data_dir: Path, *args: str, ca_file: str | None = None) -> RunningCoordinator:
-    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "runnerfleet.coordinator", "--listen", "127.0.0.1:0",
-         "--data-dir", str(data_dir), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
-    assert proc.stdout is not None
-    lines: list[str] = []
-    found: dict[str, str] = {}
-    timer = threading.Timer(30, proc.kill)
-    timer.start()
-    try:
-        for line in proc.stdout:
-            lines.append(line.rstrip("\n"))
-            for name, pattern in _LINES.items():
-                m = pattern.match(line.rstrip("\n"))
-                if m:
-                    found[name] = m.group(1)
-            if len(found) == len(_LINES):
-                break
-    finally:
-        timer.cancel()
-    if len(found) != len(_LINES):
-        proc.kill()
-        raise RuntimeError("coordinator did not start:\n" + "\n".join(lines))
-    running = RunningCoordinator(
-        url=found["url"],
-        admin_token=found["admin"],
-        registration_token=found["reg"],
-        data_dir=data_dir,
-        process=proc,
-        output=lines,
-        ca_file=ca_file,
-    )
-    threading.Thread(target=lambda: [lines.append(x.rstrip("\n")) for x in proc.stdout or []],
-                     daemon=True).start()
-    return running
+from tests.fixtures.coordinator import VIA_PACKAGE, RunningCoordinator, start_coordinator
 
 
 @pytest.fixture
@@ -78,7 +23,8 @@ def start(tmp_path: Path) -> Iterator[Callable[..., RunningCoordinator]]:
 
     def _start(*args: str, data_dir: Path | None = None,
                ca_file: str | None = None) -> RunningCoordinator:
-        running = start_local(data_dir or tmp_path / "coordinator", *args, ca_file=ca_file)
+        running = start_coordinator(data_dir or tmp_path / "coordinator", *args, ca_file=ca_file,
+                                    entry=VIA_PACKAGE)
         started.append(running)
         return running
 
