@@ -25,7 +25,7 @@ from runnerfleet.config.schema import (
     VirtualBoxConfig,
 )
 from runnerfleet.config.sizes import parse_size
-from runnerfleet.config.tokens import shorten_token
+from runnerfleet.tokens import shorten_token
 
 __all__ = [
     "ArtifactConfig",

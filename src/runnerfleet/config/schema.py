@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from runnerfleet.config.durations import Duration
-from runnerfleet.config.tokens import shorten_token
+from runnerfleet.tokens import shorten_token
 
 _MISSING: Any = dataclasses.MISSING
 

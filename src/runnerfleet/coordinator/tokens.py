@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import secrets
 import string
 import time
+
+from runnerfleet.tokens import shorten_token as runner_short_token
 
 # GitLab's `Devise.friendly_token` alphabet: URL-safe base64 characters.
 _ALPHABET = string.ascii_letters + string.digits + "-_"
@@ -21,7 +22,6 @@ CREATED_RUNNER_TOKEN_PREFIX = "glrt-"
 RUNNER_TYPE_NUMBERS = {"instance_type": 1, "group_type": 2, "project_type": 3}
 
 # Prefixes gitlab-runner strips before keeping the first characters of a token for logs.
-_SHORTEN_PREFIXES = re.compile(r"^(glrt-t[123]_|glrt-|glrtr-|t[123]_|glcbt-|glpat-|GR[0-9a-fA-F]{7})")
 _SHORT_LENGTH = 9
 
 
@@ -69,7 +69,7 @@ def shorten_token(token: str) -> str:
 
     Tokens too short to shorten safely are replaced entirely.
     """
-    rest = _SHORTEN_PREFIXES.sub("", token, count=1)
-    if len(rest) < 2 * _SHORT_LENGTH:
+    short = runner_short_token(token.removeprefix("glpat-"))
+    if len(token) < 2 * len(short) or len(short) < _SHORT_LENGTH:
         return "[MASKED]"
-    return rest[:_SHORT_LENGTH]
+    return short

@@ -23,10 +23,10 @@ from runnerfleet.gitlab.models import (
     TLSSettings,
     TokenReset,
     parse_expiry,
-    shorten_token,
 )
 from runnerfleet.gitlab.ratelimit import send_with_rate_limit
 from runnerfleet.gitlab.transport import Transport
+from runnerfleet.tokens import shorten_token
 
 log = logging.getLogger("runnerfleet.gitlab")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,9 +45,3 @@ def parse_expiry(value: object) -> datetime:
     return parsed.astimezone(UTC)
 
 
-_TOKEN_PREFIXES = re.compile(r"^(glrt-t[123]_|glrtr-|glrt-|glcbt-|t[123]_|GR[0-9a-fA-F]{7})")
-
-
-def shorten_token(token: str) -> str:
-    """The part of a token gitlab-runner shows in logs: known prefixes dropped, 9 characters kept."""
-    return _TOKEN_PREFIXES.sub("", token, count=1)[:9]

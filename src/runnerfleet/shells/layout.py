@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import posixpath
-import re
 from urllib.parse import urlsplit
 
-_TOKEN_PREFIXES = ("glrt-t1_", "glrt-t2_", "glrt-t3_", "glrtr-", "glrt-", "glcbt-")
-_REGISTRATION_PREFIX = re.compile(r"^GR1348941")
+from runnerfleet.tokens import shorten_token
 
 
 def short_token(token: str) -> str:
-    """The runner token without its known prefix, first 9 characters (gitlab-runner 18.2+)."""
-    for prefix in _TOKEN_PREFIXES:
-        if token.startswith(prefix):
-            token = token[len(prefix) :]
-            break
-    else:
-        token = _REGISTRATION_PREFIX.sub("", token)
-    return token[:9]
+    """The runner token as it appears in build paths (gitlab-runner 18.2+)."""
+    return shorten_token(token)
 
 
 def project_path(repo_url: str, project_id: int) -> str:

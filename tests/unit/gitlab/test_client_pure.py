@@ -11,8 +11,9 @@ from runnerfleet.errors import TransportError
 from runnerfleet.gitlab import GitLabClient, runner_info
 from runnerfleet.gitlab.client import api_base_url
 from runnerfleet.gitlab.info import FEATURE_KEYS
-from runnerfleet.gitlab.models import parse_expiry, shorten_token
+from runnerfleet.gitlab.models import parse_expiry
 from runnerfleet.gitlab.ratelimit import parse_reset_time
+from runnerfleet.tokens import shorten_token
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Token shortening as gitlab-runner does it for logs, directories and cache paths."""
+"""Token shortening as gitlab-runner does it for logs, directories and cache paths (one place for it)."""
 
 from __future__ import annotations
 
