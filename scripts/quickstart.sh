@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 work="$PWD/.work/quickstart"; mkdir -p "$work"
 config="$work/config.toml"
+rm -f "$config"   # each run registers one fresh runner
 port="${RUNNERFLEET_PORT:-8080}"
 rf=.venv/bin/runnerfleet
 
