@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
+from typing import NoReturn
 
 from runnerfleet import log as logsetup
-from runnerfleet.errors import RunnerfleetError
+from runnerfleet.errors import RunnerfleetError, UsageError
 from runnerfleet.version import REVISION, VERSION, go_arch, go_platform, version_text
 
 log = logging.getLogger("runnerfleet.cli")
@@ -17,10 +19,20 @@ log = logging.getLogger("runnerfleet.cli")
 _PASSTHROUGH = {"coordinator"}
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad usage as one runnerfleet error line (exit 1, like gitlab-runner)."""
+
+    def error(self, message: str) -> NoReturn:
+        match = re.search(r"invalid choice: '([^']*)'", message)
+        if match and "COMMAND" in message:
+            raise UsageError(f"Command {match.group(1)} not found.")
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from runnerfleet.cli import list_runners, register, reset_token, unregister, verify
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="runnerfleet",
         description="A GitLab Runner in Python: gitlab-runner's config.toml, commands and API.",
     )
@@ -31,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="debug, info, warn, error, fatal, panic [$LOG_LEVEL]")
     parser.add_argument("--log-format", default=None, help="runner, text, json [$LOG_FORMAT]")
     parser.add_argument("--cpuprofile", default=None, help=argparse.SUPPRESS)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module in (register, unregister, verify, list_runners, reset_token):
         module.add_parser(sub)
     sub.add_parser("coordinator", help="run the local GitLab-compatible coordinator (SQLite)",

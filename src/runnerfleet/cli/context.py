@@ -24,12 +24,21 @@ log = logging.getLogger("runnerfleet.cli")
 CONFIG_FLAG = Flag("config", "Config file", short="c", env="CONFIG_FILE", metavar="FILE")
 
 
-def load_config(config_flag: str | None, env: Mapping[str, str] | None = None) -> ConfigFile:
-    """Load config.toml from -c/CONFIG_FILE/the default path; print its warnings once."""
+def load_config(
+    config_flag: str | None, env: Mapping[str, str] | None = None, *, creating: bool = False
+) -> ConfigFile:
+    """Load config.toml from -c/CONFIG_FILE/the default path; print its warnings once.
+
+    A missing file is an empty config, as for gitlab-runner; commands that only read runners say
+    so, since a mistyped -c path is the usual reason.
+    """
     path = resolve_config_path(config_flag, env)
     if os.geteuid() != 0:
         log.warning("Running in user-mode.")
     config = ConfigFile.load(path)
+    if not config.exists and not creating:
+        log.warning("%s does not exist: no runners are configured (register one, or pass the "
+                    "right file with -c/--config)", path)
     for warning in config.warnings:
         log.warning(warning)
     return config

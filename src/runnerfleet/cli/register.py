@@ -89,7 +89,7 @@ def run(ns: argparse.Namespace) -> int:
     settings_flags = config_flags()
     settings = {flag.key_path: value for flag, value in
                 ((f, resolve(ns, [f]).get(f.dest)) for f in settings_flags) if value is not None}
-    config = load_config(values.get("config"))
+    config = load_config(values.get("config"), creating=True)
     interactive = not values.get("non_interactive", False) and sys.stdin.isatty()
     Registration(config, values, nest(settings), Prompter(interactive)).execute()
     return 0

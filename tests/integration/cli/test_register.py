@@ -281,3 +281,12 @@ def test_version_names_runnerfleet_and_gitlab_runner_compatibility() -> None:
     out = subprocess.run([sys.executable, "-m", "runnerfleet", "--version"], capture_output=True,
                          text=True, check=True).stdout
     assert "gitlab-runner 19.4.0 compatible" in out
+
+
+def test_unknown_command_and_flag_fail_with_one_line_exit_1(runnerfleet: CliRunner) -> None:
+    unknown = runnerfleet("foo")
+    assert unknown.code == 1
+    assert unknown.stderr.strip() == "ERROR: Command foo not found."
+    bad_flag = runnerfleet("list", "--bogus")
+    assert bad_flag.code == 1
+    assert "--bogus" in bad_flag.stderr and "Traceback" not in bad_flag.output
