@@ -90,6 +90,34 @@ def _is_json(response: httpx.Response) -> bool:
     return media == "application/json"
 
 
+def _runner_attributes(
+    description: str,
+    maintenance_note: str,
+    tag_list: Sequence[str],
+    run_untagged: bool,
+    locked: bool,
+    access_level: str,
+    maximum_timeout: int,
+    paused: bool,
+) -> dict[str, Any]:
+    """A runner's attributes as gitlab-runner sends them: empty values left out, booleans always."""
+    body: dict[str, Any] = {}
+    if description:
+        body["description"] = description
+    if maintenance_note:
+        body["maintenance_note"] = maintenance_note
+    if tag_list:
+        body["tag_list"] = ",".join(tag_list)
+    body["run_untagged"] = run_untagged
+    body["locked"] = locked
+    if access_level:
+        body["access_level"] = access_level
+    if maximum_timeout:
+        body["maximum_timeout"] = maximum_timeout
+    body["paused"] = paused
+    return body
+
+
 class GitLabClient:
     """Talks to one GitLab instance's `/api/v4/` like gitlab-runner's network client."""
 
@@ -317,20 +345,11 @@ class GitLabClient:
         info: Mapping[str, Any] | None = None,
     ) -> RunnerRegistration:
         """Legacy `POST /runners` with a registration token (gitlab-runner `register`)."""
-        body: dict[str, Any] = {"token": registration_token}
-        if description:
-            body["description"] = description
-        if maintenance_note:
-            body["maintenance_note"] = maintenance_note
-        if tag_list:
-            body["tag_list"] = ",".join(tag_list)
-        body["run_untagged"] = run_untagged
-        body["locked"] = locked
-        if access_level:
-            body["access_level"] = access_level
-        if maximum_timeout:
-            body["maximum_timeout"] = maximum_timeout
-        body["paused"] = paused
+        body: dict[str, Any] = {
+            "token": registration_token,
+            **_runner_attributes(description, maintenance_note, tag_list, run_untagged, locked,
+                                 access_level, maximum_timeout, paused),
+        }
         if info is not None:
             body["info"] = dict(info)
         hints = {
@@ -367,19 +386,8 @@ class GitLabClient:
             body["group_id"] = group_id
         if project_id is not None:
             body["project_id"] = project_id
-        if description:
-            body["description"] = description
-        if maintenance_note:
-            body["maintenance_note"] = maintenance_note
-        if tag_list:
-            body["tag_list"] = ",".join(tag_list)
-        body["run_untagged"] = run_untagged
-        body["locked"] = locked
-        if access_level:
-            body["access_level"] = access_level
-        if maximum_timeout:
-            body["maximum_timeout"] = maximum_timeout
-        body["paused"] = paused
+        body.update(_runner_attributes(description, maintenance_note, tag_list, run_untagged, locked,
+                                       access_level, maximum_timeout, paused))
         hints = {
             401: "check the personal access token",
             403: "the personal access token needs the create_runner (or api) scope and the "
