@@ -88,6 +88,7 @@ class TraceBuffer:
         timestamps: bool = True,
         output_limit: int = DEFAULT_OUTPUT_LIMIT,
         clock: Clock = time.time_ns,
+        directory: str | None = None,
     ) -> None:
         self._lock = threading.RLock()
         self._masked_values: list[str] = list(masked)
@@ -96,7 +97,7 @@ class TraceBuffer:
         self._prefixes = token_prefixes(self._extra_prefixes, mask_all_default_tokens=mask_all_default_tokens)
         self._timestamps = timestamps
         self._clock = clock
-        self._store = LogStore(output_limit)
+        self._store = LogStore(output_limit, directory=directory)
         self._utf8 = Utf8Sanitizer()
         self._streams: dict[tuple[int, str], TraceStream] = {}
         self._finished = False
@@ -181,6 +182,11 @@ class TraceBuffer:
             raise ValueError("the job log buffer is closed")
 
     # -- reader side ---------------------------------------------------------------------------
+
+    @property
+    def path(self) -> str:
+        """The file holding the final bytes (inside `directory` when one was given)."""
+        return self._store.path
 
     @property
     def is_finished(self) -> bool:

@@ -44,10 +44,13 @@ def _utf8_safe_cut(data: bytes, size: int) -> int:
 class LogStore:
     """Append-only log storage: 0600 temp file removed on close, reads by offset, running CRC32."""
 
-    def __init__(self, output_limit: int = DEFAULT_OUTPUT_LIMIT) -> None:
+    def __init__(self, output_limit: int = DEFAULT_OUTPUT_LIMIT, *, directory: str | None = None) -> None:
+        """`directory`: where the file lives (default: the temp dir); the service keeps in-flight
+        logs in its job journal directory so that a restarted runner can still send them."""
         if output_limit <= 0:
             raise ValueError(f"output limit must be a positive number of bytes, got {output_limit}")
-        fd, self._path = tempfile.mkstemp(prefix="runnerfleet-trace-")  # mkstemp creates it 0600
+        # mkstemp creates it 0600.
+        fd, self._path = tempfile.mkstemp(prefix="runnerfleet-trace-", dir=directory)
         self._fd: int | None = fd
         self._limit = output_limit
         self._size = 0
