@@ -8,6 +8,7 @@ from runnerfleet.trace.buffer import (
     TraceStream,
 )
 from runnerfleet.trace.store import DEFAULT_OUTPUT_LIMIT, limit_notice
+from runnerfleet.trace.streamer import FinalResult, TraceStreamer
 from runnerfleet.trace.timestamps import STDERR, STDOUT
 from runnerfleet.trace.tokens import DEFAULT_TOKEN_PREFIXES, token_prefixes
 
@@ -19,8 +20,10 @@ __all__ = [
     "STREAM_EXECUTOR",
     "STREAM_FIRST_SERVICE",
     "STREAM_WORK",
+    "FinalResult",
     "TraceBuffer",
     "TraceStream",
+    "TraceStreamer",
     "limit_notice",
     "token_prefixes",
 ]
