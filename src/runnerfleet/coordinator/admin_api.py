@@ -151,6 +151,8 @@ def register(router: Router, app: Coordinator) -> None:
         updated = store.update_runner(runner.id, changes)
         if updated is None:
             raise not_found("Runner")
+        # A changed runner may now match queued jobs: wake its long polls (`tick_runner_queue`).
+        app.jobs.queues.tick([runner.id])
         return json_response(200, entities.runner_details(updated, store.managers(runner.id)))
 
     @router.route("DELETE", r"/api/v4/runners/(?P<id>[^/]+)")

@@ -6,7 +6,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from runnerfleet.coordinator.hooks import Faults, RequestLog
+from runnerfleet.coordinator.hooks import Fault, Faults, RequestLog
+from runnerfleet.coordinator.jobs import DEFAULT_PROJECT, JobOptions, JobService
 from runnerfleet.coordinator.ratelimit import RateLimiter, throttled_response
 from runnerfleet.coordinator.store import Runner, Store
 from runnerfleet.coordinator.tokens import new_request_id
@@ -35,32 +36,69 @@ _EXPIRATION_SETTING = {
 class Coordinator:
     """Everything a handler needs; API modules register their routes on `router`."""
 
-    def __init__(self, data_dir: Path, *, rate_limit: int = 0, rate_limit_period: int = 60) -> None:
+    def __init__(self, data_dir: Path, *, rate_limit: int = 0, rate_limit_period: int = 60,
+                 job_options: JobOptions | None = None, external_url: str | None = None) -> None:
         self.store = Store(data_dir)
         self.admin_token, self.registration_token = self.store.ensure_instance_credentials()
         self.faults = Faults()
         self.request_log = RequestLog()
         self.limiter = RateLimiter(rate_limit, rate_limit_period) if rate_limit > 0 else None
+        self.jobs = JobService(self.store, data_dir, job_options or JobOptions())
+        self.jobs.ensure_project(DEFAULT_PROJECT)
+        # Set by the server once it listens; answers fall back to the request's Host header.
+        self.base_url = external_url
         self.router = Router()
         # Imported here: the API modules import this one for the type of `app`.
-        from runnerfleet.coordinator import admin_api, hooks_api, runners_api
+        from runnerfleet.coordinator import (
+            admin_api,
+            git_http,
+            hooks_api,
+            jobs_admin_api,
+            jobs_api,
+            runners_api,
+        )
 
         runners_api.register(self.router, self)
+        jobs_api.register(self.router, self)
         admin_api.register(self.router, self)
         hooks_api.register(self.router, self)
+        jobs_admin_api.register(self.router, self)
+        git_http.register(self.router, self)
+        self.jobs.start_housekeeping()
 
     def close(self) -> None:
+        self.jobs.close()
         self.store.close()
+
+    def external_url(self, request: Request) -> str:
+        """GitLab's external URL: the configured one, else what the client connected to."""
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        return f"http://{request.header('host') or '127.0.0.1'}"
+
+    def take_fault(self, method: str, path: str) -> Fault | None:
+        """The injected fault for an API request, if any (test hooks are never faulted)."""
+        if not path.startswith(API_PREFIX):
+            return None
+        return self.faults.take(method, path)
 
     # -- pipeline ------------------------------------------------------------------------------
 
-    def handle(self, request: Request) -> Response:
-        """Faults, throttle, route; then `X-Request-Id` and the request log for API calls."""
+    def handle(self, request: Request, *, fault: Fault | None = None,
+               faults_checked: bool = False) -> Response:
+        """Faults, throttle, route; then `X-Request-Id` and the request log for API calls.
+
+        The server takes the fault itself (before reading the body, for drops) and passes it
+        with `faults_checked`; only "status" faults reach this point.
+        """
         is_api = request.path.startswith(API_PREFIX)
         response: Response | None = None
         throttle_headers: dict[str, str] = {}
         if is_api:
-            response = self.faults.take(request.method, request.path)
+            if not faults_checked:
+                fault = self.faults.take(request.method, request.path)
+            if fault is not None and fault.kind == "status":
+                response = fault.response()
             if response is None and self.limiter is not None:
                 result = self.limiter.check(request.client_ip, self._throttle_name(request))
                 throttle_headers = result.headers

@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from runnerfleet.coordinator.jobs import JobOptions
 from runnerfleet.coordinator.server import CoordinatorServer
 from runnerfleet.errors import RunnerfleetError, UsageError
 
@@ -39,6 +40,23 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--url", metavar="URL", help="external URL to print (default derived)")
     p.add_argument("--log-requests", action="store_true",
                    help="log method, path and status of every request to stderr")
+    defaults = JobOptions()
+    p.add_argument("--long-poll-timeout", type=float, default=defaults.long_poll_timeout,
+                   metavar="SECONDS",
+                   help="hold /jobs/request while nothing changed, as Workhorse (default 50; 0 = off)")
+    p.add_argument("--stuck-timeout", type=float, default=defaults.stuck_timeout,
+                   metavar="SECONDS",
+                   help="drop running jobs without any update for this long (default 3600)")
+    p.add_argument("--job-timeout-slack", type=float, default=defaults.job_timeout_slack,
+                   metavar="SECONDS",
+                   help="drop running jobs this long past their timeout (default 900)")
+    p.add_argument("--trace-update-interval", type=int, default=defaults.trace_update_interval,
+                   metavar="SECONDS",
+                   help="X-GitLab-Trace-Update-Interval on trace answers (default 3, GitLab's"
+                        " value for a watched job; 60 when nobody watches)")
+    p.add_argument("--trace-size-limit", type=int, default=defaults.trace_size_limit,
+                   metavar="BYTES",
+                   help="drop jobs whose log grows past this (default 104857600 = 100 MB)")
     return p
 
 
@@ -59,6 +77,19 @@ def main(argv: list[str]) -> int:
             raise UsageError(
                 "runnerfleet coordinator: --rate-limit must be >= 0 and --rate-limit-period > 0"
             )
+        if min(args.long_poll_timeout, args.trace_update_interval, args.trace_size_limit) < 0 or \
+                min(args.stuck_timeout, args.job_timeout_slack) <= 0:
+            raise UsageError(
+                "runnerfleet coordinator: --long-poll-timeout, --trace-update-interval and"
+                " --trace-size-limit must be >= 0; --stuck-timeout and --job-timeout-slack > 0"
+            )
+        job_options = JobOptions(
+            long_poll_timeout=args.long_poll_timeout,
+            stuck_timeout=args.stuck_timeout,
+            job_timeout_slack=args.job_timeout_slack,
+            trace_update_interval=args.trace_update_interval,
+            trace_size_limit=args.trace_size_limit,
+        )
         server = CoordinatorServer(
             Path(args.data_dir),
             host,
@@ -69,6 +100,7 @@ def main(argv: list[str]) -> int:
             rate_limit_period=args.rate_limit_period,
             public_url=args.url,
             log_requests=args.log_requests,
+            job_options=job_options,
         )
         server.start()
     except RunnerfleetError as exc:

@@ -25,6 +25,10 @@ class Fault:
     body: str
     content_type: str
     count: int
+    kind: str = "status"  # "status": answer with this; "drop": close without answer;
+    # "delay": wait `seconds`, then answer normally
+    seconds: float = 0.0
+    after_body: bool = False  # drop only after reading the request body
 
     def matches(self, method: str, path: str) -> bool:
         return self.method in ("*", method) and self.path == path
@@ -53,14 +57,15 @@ class Faults:
         with self._lock:
             self._faults.clear()
 
-    def take(self, method: str, path: str) -> Response | None:
+    def take(self, method: str, path: str) -> Fault | None:
+        """The fault for this request, counted as used; None when no fault matches."""
         with self._lock:
             for fault in self._faults:
                 if fault.matches(method, path):
                     fault.count -= 1
                     if fault.count <= 0:
                         self._faults.remove(fault)
-                    return fault.response()
+                    return fault
         return None
 
 
@@ -94,7 +99,8 @@ class RequestLog:
         self._entries: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
         self._lock = threading.Lock()
 
-    def record(self, request: Request, response: Response) -> None:
+    def record(self, request: Request, response: Response | None) -> None:
+        """Log one API request; `response` None means the connection was dropped (a fault)."""
         query = {
             k: (shorten_token(v) if k in _SECRET_KEYS and isinstance(v, str) else v)
             for k, v in request.query.items()
@@ -103,11 +109,11 @@ class RequestLog:
             "method": request.method,
             "path": request.path,
             "query": query,
-            "status": response.status,
+            "status": response.status if response is not None else None,
             "time": datetime.now(tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "headers": {k: mask_header(k, v) for k, v in request.headers.items()},
             "json": mask_json(request.json_body()),
-            "request_id": response.header("X-Request-Id"),
+            "request_id": response.header("X-Request-Id") if response is not None else None,
         }
         with self._lock:
             self._entries.append(entry)

@@ -12,6 +12,20 @@ from runnerfleet.coordinator.web import Request, Response, Router, json_response
 if TYPE_CHECKING:
     from runnerfleet.coordinator.app import Coordinator
 
+FAULT_KINDS = ("status", "drop", "delay")
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise InvalidValue
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise InvalidValue from None
+    if seconds < 0:
+        raise InvalidValue
+    return seconds
+
 
 def _to_headers(value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
@@ -38,13 +52,23 @@ _SETTING_PARAMS = [
 def register(router: Router, app: Coordinator) -> None:
     @router.route("POST", r"/-/faults")
     def add_fault(req: Request) -> Response:
+        """Queue a fault for the next `count` API requests matching method and path.
+
+        kind "status" (default; `status` required): answer with status/headers/body instead.
+        kind "drop": close the connection without any answer; with `after_body` true the request
+        body is read first. kind "delay": wait `seconds`, then answer normally.
+        """
         app.require_admin(req)
+        kind = req.params.get("kind") or "status"
         p = declared(
             req.params,
             [
+                P("kind", Str, values=FAULT_KINDS),
                 P("method", Str, required=True),
                 P("path", Str, required=True),
-                P("status", Int, required=True),
+                P("status", Int, required=kind == "status"),
+                P("seconds", _seconds, required=kind == "delay"),
+                P("after_body", Bool),
                 P("headers", _to_headers),
                 P("body", Str),
                 P("content_type", Str),
@@ -54,11 +78,14 @@ def register(router: Router, app: Coordinator) -> None:
         fault = Fault(
             method=p["method"].upper(),
             path=p["path"],
-            status=p["status"],
+            status=p.get("status", 0),
             headers=p.get("headers", {}),
             body=p.get("body", ""),
             content_type=p.get("content_type", "application/json"),
             count=p.get("count", 1),
+            kind=p.get("kind", "status"),
+            seconds=p.get("seconds", 0.0),
+            after_body=p.get("after_body", False),
         )
         app.faults.add(fault)
         return json_response(201, {**fault.__dict__})

@@ -78,7 +78,7 @@ def full_messages(errors: dict[str, list[str]]) -> str:
     return ", ".join(items[:-1]) + f", and {items[-1]}"
 
 
-def _manager_info(info: Any) -> dict[str, Any]:
+def manager_info(info: Any) -> dict[str, Any]:
     if not isinstance(info, dict):
         return {}
     return {k: info[k] for k in MANAGER_INFO_KEYS if k in info}
@@ -218,7 +218,7 @@ def register(router: Router, app: Coordinator) -> None:
             runner.id,
             ip_address=req.client_ip,
             system_xid=p.get("system_id") or LEGACY_SYSTEM_XID,
-            info=_manager_info(p.get("info")),
+            info=manager_info(p.get("info")),
         )
         return json_response(200, entities.registration_details(runner, p["token"]))
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import socketserver
 import ssl
 import sys
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -14,6 +16,7 @@ from types import TracebackType
 from typing import Any
 
 from runnerfleet.coordinator.app import Coordinator
+from runnerfleet.coordinator.jobs import JobOptions
 from runnerfleet.coordinator.store import DB_NAME
 from runnerfleet.coordinator.web import Request, Response, message
 from runnerfleet.errors import RunnerfleetError
@@ -91,31 +94,52 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         app = self.server.app
+        split = urllib.parse.urlsplit(self.path)
+        path = urllib.parse.unquote(split.path) or "/"
+        fault = app.take_fault(self.command, path)
+        if fault is not None and fault.kind == "drop" and not fault.after_body:
+            self._drop(self._request(path, split.query, b""))
+            return
         try:
             body = self._read_body()
         except _BadRequestBody:
             self.close_connection = True
             self._write(message(400, "400 Bad Request"))
             return
-        split = urllib.parse.urlsplit(self.path)
-        request = Request(
-            method=self.command,
-            path=urllib.parse.unquote(split.path) or "/",
-            query_string=split.query,
-            headers={k.lower(): v for k, v in self.headers.items()},
-            body=body,
-            client_ip=self.client_address[0],
-        )
+        request = self._request(path, split.query, body)
+        if fault is not None and fault.kind == "drop":
+            self._drop(request)
+            return
+        if fault is not None and fault.kind == "delay":
+            time.sleep(fault.seconds)
         if request.method == "HEAD":
             request.method = "GET"
         try:
-            response = app.handle(request)
+            response = app.handle(request, fault=fault, faults_checked=True)
         except Exception as exc:  # the server must answer like GitLab, never drop the connection
             self.log_error("internal error on %s %s: %s", self.command, request.path,
                            type(exc).__name__)
             response = message(500, "500 Internal Server Error")
         self._log_line = f"{self.command} {request.path} {response.status}"
         self._write(response, head=self.command == "HEAD")
+
+    def _request(self, path: str, query: str, body: bytes) -> Request:
+        return Request(
+            method=self.command,
+            path=path,
+            query_string=query,
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
+            client_ip=self.client_address[0],
+        )
+
+    def _drop(self, request: Request) -> None:
+        """A "drop" fault: close the connection without answering."""
+        self.server.app.request_log.record(request, None)
+        self._log_line = f"{self.command} {request.path} dropped"
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     def _write(self, response: Response, *, head: bool = False) -> None:
         self.send_response(response.status)
@@ -205,7 +229,9 @@ class CoordinatorServer:
         rate_limit_period: int = 60,
         public_url: str | None = None,
         log_requests: bool = False,
+        job_options: JobOptions | None = None,
     ) -> None:
+        self.job_options = job_options or JobOptions()
         self.data_dir = Path(data_dir)
         self.host = host
         self.port = port
@@ -238,7 +264,8 @@ class CoordinatorServer:
 
     def start(self) -> CoordinatorServer:
         self.app = Coordinator(
-            self.data_dir, rate_limit=self._rate_limit, rate_limit_period=self._rate_limit_period
+            self.data_dir, rate_limit=self._rate_limit, rate_limit_period=self._rate_limit_period,
+            job_options=self.job_options,
         )
         try:
             self._httpd = _HTTPServer((self.host, self.port), self.app, self._tls,
@@ -250,6 +277,7 @@ class CoordinatorServer:
                 " pick another --listen address"
             ) from None
         self.port = int(self._httpd.server_address[1])
+        self.app.base_url = self.url
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, name="coordinator-http", daemon=True
         )
@@ -275,6 +303,9 @@ class CoordinatorServer:
         return self.app.registration_token
 
     def stop(self) -> None:
+        if self.app is not None:
+            # Release held long polls first so their threads answer before the store closes.
+            self.app.jobs.queues.close()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()

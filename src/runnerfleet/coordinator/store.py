@@ -100,6 +100,54 @@ MIGRATIONS: list[str] = [
         UNIQUE (runner_id, system_xid)
     );
     """,
+    # Jobs: projects get a full path and a bare repository, pipelines group jobs; a job keeps
+    # its enqueue request (`spec`) and everything the runner reported about it.
+    """
+    ALTER TABLE groups ADD COLUMN full_path TEXT;
+    ALTER TABLE projects ADD COLUMN full_path TEXT;
+    CREATE UNIQUE INDEX projects_full_path ON projects(full_path);
+    CREATE TABLE pipelines (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        ref TEXT NOT NULL,
+        sha TEXT,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        pipeline_id INTEGER NOT NULL REFERENCES pipelines(id) ON DELETE CASCADE,
+        project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        ref TEXT NOT NULL,
+        ref_type TEXT NOT NULL,
+        protected INTEGER NOT NULL DEFAULT 0,
+        sha TEXT,
+        before_sha TEXT NOT NULL,
+        tag_list TEXT NOT NULL DEFAULT '[]',
+        timeout INTEGER NOT NULL,
+        spec TEXT NOT NULL DEFAULT '{}',
+        token TEXT NOT NULL,
+        token_sha256 TEXT NOT NULL UNIQUE,
+        status TEXT NOT NULL,
+        failure_reason TEXT,
+        exit_code INTEGER,
+        runner_id INTEGER,
+        runner_manager_id INTEGER,
+        system_xid TEXT,
+        debug_trace INTEGER NOT NULL DEFAULT 0,
+        output_checksum TEXT,
+        output_bytesize INTEGER,
+        pending_state TEXT,
+        pending_state_at REAL,
+        updates TEXT NOT NULL DEFAULT '[]',
+        created_at REAL NOT NULL,
+        started_at REAL,
+        finished_at REAL,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX jobs_status ON jobs(status, id);
+    """,
 ]
 
 # Defaults of the admin settings the coordinator honours (`PUT /-/settings`).

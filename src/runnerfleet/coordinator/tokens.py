@@ -73,3 +73,8 @@ def shorten_token(token: str) -> str:
     if len(token) < 2 * len(short) or len(short) < _SHORT_LENGTH:
         return "[MASKED]"
     return short
+
+
+def random_token(length: int = 20) -> str:
+    """Random characters of GitLab's token alphabet (for job tokens after `glcbt-`)."""
+    return _random(length)

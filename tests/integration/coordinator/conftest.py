@@ -35,8 +35,12 @@ def start(tmp_path: Path) -> Iterator[Callable[..., RunningCoordinator]]:
 
 @pytest.fixture
 def coordinator(start: Callable[..., RunningCoordinator]) -> RunningCoordinator:
-    """A fresh coordinator on plain HTTP (overrides the shared fixture for this directory)."""
-    return start()
+    """A fresh coordinator on plain HTTP (overrides the shared fixture for this directory).
+
+    Long polling is off so that a `last_update` equal to the queue value is answered at once;
+    the long-poll tests start their own coordinator with a hold time.
+    """
+    return start("--long-poll-timeout", "0")
 
 
 @pytest.fixture
