@@ -1,0 +1,53 @@
+"""The TraceBuffer settings a job needs, for whoever creates the job's buffer (the service loop)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypedDict
+
+from runnerfleet.build.featureflags import resolve_feature_flags
+from runnerfleet.config import RunnerConfig
+from runnerfleet.job import JobVariables, Variable
+
+
+class TraceBufferOptions(TypedDict):
+    masked: list[str]
+    token_mask_prefixes: list[str]
+    mask_all_default_tokens: bool
+    timestamps: bool
+    output_limit: int
+
+
+def trace_buffer_options(
+    runner: RunnerConfig,
+    raw_payload: Mapping[str, Any] | None = None,
+    features: Mapping[str, bool] | None = None,
+) -> TraceBufferOptions:
+    """Keyword arguments for `TraceBuffer(**...)`: output limit (KiB → bytes), FF_TIMESTAMPS,
+    FF_MASK_ALL_DEFAULT_TOKENS and the payload's masked values and token prefixes.
+
+    Reads the raw payload leniently (a payload the Build will reject still gets what can be
+    taken from it); the Build sets masking again itself before writing.
+    """
+    variables = JobVariables()
+    for entry in runner.job_environment:
+        key, sep, value = entry.partition("=")
+        if sep and key:
+            variables.append(Variable(key, value))
+    raw = raw_payload or {}
+    items = raw.get("variables")
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and isinstance(item.get("key"), str) and isinstance(item.get("value"), str):
+            variables.append(Variable(item["key"], item["value"], masked=item.get("masked") is True,
+                                      raw=item.get("raw") is True))
+    expanded = variables.expanded()
+    flags = resolve_feature_flags(runner.feature_flags, expanded, features)
+    payload_features = raw.get("features")
+    prefixes = payload_features.get("token_mask_prefixes") if isinstance(payload_features, dict) else None
+    return TraceBufferOptions(
+        masked=[v.value for v in expanded if v.masked],
+        token_mask_prefixes=[p for p in prefixes if isinstance(p, str)] if isinstance(prefixes, list) else [],
+        mask_all_default_tokens=flags.on("FF_MASK_ALL_DEFAULT_TOKENS"),
+        timestamps=flags.on("FF_TIMESTAMPS"),
+        output_limit=runner.effective_output_limit * 1024,
+    )

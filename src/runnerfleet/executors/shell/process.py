@@ -1,0 +1,188 @@
+"""Runs one script in its own process group, streams its output, and kills the whole group on demand.
+
+Like gitlab-runner's `helpers/process`: the process starts in a new session (so it leads its own
+process group), a stop sends SIGTERM to the whole group, waits up to the graceful kill timeout,
+then SIGKILL, then waits the force kill timeout. One thread multiplexes stdin, stdout and stderr
+with a selector: no helper threads or interpreters per stage.
+
+The run is over when the shell has exited *and* every copy of its stdout/stderr is closed: a
+background process that keeps the job's output open keeps the stage running (as in
+gitlab-runner) until it exits, or until a timeout or cancel kills the group.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from runnerfleet.executors.signals import go_signal_name
+
+GRACEFUL_KILL_TIMEOUT = 600.0
+FORCE_KILL_TIMEOUT = 10.0
+# How often a waiting run looks at the cancel event; bounds the cancel latency.
+POLL_INTERVAL = 0.05
+_READ_SIZE = 64 * 1024
+
+
+
+class OutputSink(Protocol):
+    def write(self, data: bytes) -> int: ...
+
+
+@dataclass(frozen=True)
+class ProcessOutcome:
+    """How a script run ended.
+
+    `exit_code`: the exit status (-1 when killed by a signal, None when it could not be reaped or
+    never started); `status`: Go's text for it ("exit status 3", "signal: killed"); `error`: why
+    it could not run or be stopped; `timed_out`/`canceled`: why it was killed, if it was.
+    """
+
+    exit_code: int | None
+    status: str = ""
+    error: str = ""
+    timed_out: bool = False
+    canceled: bool = False
+
+
+def go_status(returncode: int) -> tuple[int, str]:
+    """(exit code, status text) as Go's exec reports a process's end."""
+    if returncode >= 0:
+        # gitlab-runner normalises exit codes to signed 32-bit integers.
+        code = (returncode + 2**31) % 2**32 - 2**31
+        return code, f"exit status {code}"
+    return -1, f"signal: {go_signal_name(-returncode)}"
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    # The group outlives its leader while any member is alive; once empty there is nothing to do.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)
+
+
+def run_script(
+    argv: Sequence[str],
+    script: bytes,
+    *,
+    cwd: str | None,
+    env: Mapping[str, str],
+    stdout: OutputSink,
+    stderr: OutputSink,
+    timeout: float | None,
+    cancel_event: threading.Event,
+    graceful_kill_timeout: float = GRACEFUL_KILL_TIMEOUT,
+    force_kill_timeout: float = FORCE_KILL_TIMEOUT,
+    clock: Callable[[], float] = time.monotonic,
+    on_start: Callable[[int], None] | None = None,
+) -> ProcessOutcome:
+    """Run `argv` with `script` on stdin in a new process group until it ends or must be stopped."""
+    try:
+        proc = subprocess.Popen(
+            list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            cwd=cwd, env=dict(env), start_new_session=True, close_fds=True,
+        )
+    except OSError as exc:
+        return ProcessOutcome(None, error=f"failed to start process: {exc.strerror or exc}")
+    if on_start is not None:
+        on_start(proc.pid)
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    pgid = proc.pid
+    selector = selectors.DefaultSelector()
+    sinks: dict[int, OutputSink] = {proc.stdout.fileno(): stdout, proc.stderr.fileno(): stderr}
+    for fd in sinks:
+        os.set_blocking(fd, False)
+        selector.register(fd, selectors.EVENT_READ)
+    stdin_fd: int | None = proc.stdin.fileno()
+    pending = memoryview(script)
+    os.set_blocking(proc.stdin.fileno(), False)
+    if pending:
+        selector.register(proc.stdin.fileno(), selectors.EVENT_WRITE)
+    else:
+        proc.stdin.close()
+        stdin_fd = None
+
+    deadline = None if timeout is None else clock() + max(timeout, 0.0)
+    phase = "running"  # then "terminating" (SIGTERM sent), "killing" (SIGKILL sent)
+    phase_deadline = 0.0
+    timed_out = canceled = False
+    gave_up = False
+
+    def close_stdin() -> None:
+        nonlocal stdin_fd
+        if stdin_fd is not None:
+            with contextlib.suppress(KeyError):
+                selector.unregister(stdin_fd)
+            proc.stdin.close()  # type: ignore[union-attr]
+            stdin_fd = None
+
+    try:
+        while sinks or proc.poll() is None:
+            now = clock()
+            if phase == "running":
+                if cancel_event.is_set():
+                    canceled = True
+                elif deadline is not None and now >= deadline:
+                    timed_out = True
+                if canceled or timed_out:
+                    _signal_group(pgid, signal.SIGTERM)
+                    phase, phase_deadline = "terminating", now + graceful_kill_timeout
+                    close_stdin()
+            elif phase == "terminating" and now >= phase_deadline:
+                _signal_group(pgid, signal.SIGKILL)
+                phase, phase_deadline = "killing", now + force_kill_timeout
+            elif phase == "killing" and now >= phase_deadline:
+                gave_up = True
+                break
+
+            wait = POLL_INTERVAL
+            if phase == "running" and deadline is not None:
+                wait = min(wait, max(deadline - now, 0.0))
+            elif phase != "running":
+                wait = min(wait, max(phase_deadline - now, 0.0))
+            if not sinks:
+                # Output is closed but the shell is still running: wait for it directly.
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=wait)
+                continue
+            for key, _ in selector.select(timeout=wait):
+                fd = int(key.fd)
+                if fd == stdin_fd:
+                    try:
+                        written = os.write(fd, pending[:_READ_SIZE])
+                    except BlockingIOError:
+                        continue
+                    except (BrokenPipeError, OSError):
+                        close_stdin()  # the shell stopped reading; its exit status tells why
+                        continue
+                    pending = pending[written:]
+                    if not pending:
+                        close_stdin()
+                    continue
+                try:
+                    data = os.read(fd, _READ_SIZE)
+                except BlockingIOError:
+                    continue
+                if data:
+                    sinks[fd].write(data)
+                else:
+                    selector.unregister(fd)
+                    del sinks[fd]
+    finally:
+        selector.close()
+        close_stdin()
+        proc.stdout.close()
+        proc.stderr.close()
+
+    if gave_up:
+        return ProcessOutcome(None, error=f"failed to kill process PID={proc.pid}, likely process is dormant",
+                              timed_out=timed_out, canceled=canceled)
+    code, status = go_status(proc.returncode)
+    return ProcessOutcome(code, status=status, timed_out=timed_out, canceled=canceled)
