@@ -45,9 +45,16 @@ def job(coordinator: RunningCoordinator, job_id: int) -> dict[str, Any]:
         return dict(r.json())
 
 
-def admin_post(coordinator: RunningCoordinator, path: str, **body: Any) -> httpx.Response:
+def admin_post(coordinator: RunningCoordinator, url: str, **body: Any) -> httpx.Response:
     with coordinator._admin() as c:
-        return c.post(path, json=body)
+        return c.post(url, json=body)
+
+
+def create_project(coordinator: RunningCoordinator, path: str) -> dict[str, Any]:
+    """`POST /-/projects`: a project with a bare repository on disk."""
+    r = admin_post(coordinator, "/-/projects", path=path)
+    assert r.status_code == 201, r.text
+    return dict(r.json())
 
 
 def request_job(api: httpx.Client, token: str, *, features: dict[str, bool] | None = None,
@@ -61,11 +68,11 @@ def request_job(api: httpx.Client, token: str, *, features: dict[str, bool] | No
 
 def take_job(coordinator: RunningCoordinator, api: httpx.Client, *,
              runner: dict[str, Any] | None = None,
-             features: dict[str, bool] | None = None, **job_body: Any) -> dict[str, Any]:
+             runner_features: dict[str, bool] | None = None, **job_body: Any) -> dict[str, Any]:
     """Enqueue a job, take it with a (new) runner and return the 201 payload."""
     runner = runner or coordinator.create_runner()
     enqueue(coordinator, **job_body)
-    r = request_job(api, runner["token"], features=features)
+    r = request_job(api, runner["token"], features=runner_features)
     assert r.status_code == 201, r.text
     return dict(r.json())
 
