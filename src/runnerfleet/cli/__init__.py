@@ -30,7 +30,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from runnerfleet.cli import list_runners, register, reset_token, unregister, verify
+    from runnerfleet.cli import (
+        list_runners,
+        register,
+        reset_token,
+        run,
+        run_single,
+        unregister,
+        verify,
+    )
 
     parser = _Parser(
         prog="runnerfleet",
@@ -44,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-format", default=None, help="runner, text, json [$LOG_FORMAT]")
     parser.add_argument("--cpuprofile", default=None, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module in (register, unregister, verify, list_runners, reset_token):
+    for module in (register, unregister, verify, list_runners, reset_token, run, run_single):
         module.add_parser(sub)
     sub.add_parser("coordinator", help="run the local GitLab-compatible coordinator (SQLite)",
                    add_help=False)

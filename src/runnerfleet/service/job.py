@@ -1,0 +1,318 @@
+"""One received job, end to end: journal, log buffer, `PUT running`, streamer, Build, final state.
+
+Used by `run` workers and by `run-single`. The order follows gitlab-runner's requestJob and
+processBuildOnRunner: the job's log and its journal record exist before anything can fail; GitLab
+is told `running` (an abort answer drops the job, `canceling` fails it as canceled at once);
+the job joins the processing list (concurrency ids); the Build runs while the TraceStreamer sends
+its log; `finish()` sends the tail of the log and the final state. The journal record is removed
+only once GitLab took that final state; otherwise it stays for the next start to report.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from runnerfleet.config import RunnerConfig
+from runnerfleet.errors import RunnerfleetError
+from runnerfleet.gitlab import GitLabClient, update_job
+from runnerfleet.log import fields
+from runnerfleet.service import job_flags
+from runnerfleet.service.journal import JobRecord, Journal
+from runnerfleet.service.metrics import ServiceMetrics
+from runnerfleet.service.slots import BuildSlots, RunningJob
+from runnerfleet.trace import TraceBuffer, TraceStreamer
+
+log = logging.getLogger("runnerfleet.service")
+
+
+
+class BuildLike(Protocol):
+    """What the service uses of `runnerfleet.build.Build`."""
+
+    def run(self) -> Any: ...
+
+    def cancel(self, graceful: bool) -> None: ...
+
+    def interrupt(self, signal_name: str) -> None: ...
+
+
+@dataclass
+class JobServices:
+    """What every job of one runner process shares."""
+
+    clients_job_tokens: Any  # runnerfleet.service.clients.JobTokens
+    slots: BuildSlots
+    metrics: ServiceMetrics
+    journal: Journal | None
+    system_id: str
+    working_directory: Path
+    certs_dir: str
+    user: str | None = None
+
+
+class ActiveJobs:
+    """The jobs running in this process, so a shutdown can interrupt them all."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: set[JobRun] = set()
+        self._interrupted: str | None = None
+
+    def add(self, job: JobRun) -> None:
+        with self._lock:
+            self._jobs.add(job)
+            signal_name = self._interrupted
+        if signal_name is not None:
+            job.interrupt(signal_name)
+
+    def discard(self, job: JobRun) -> None:
+        with self._lock:
+            self._jobs.discard(job)
+
+    def interrupt_all(self, signal_name: str) -> None:
+        """Abort every running job (and any that starts from now on)."""
+        with self._lock:
+            self._interrupted = signal_name
+            jobs = list(self._jobs)
+        for job in jobs:
+            job.interrupt(signal_name)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._jobs)
+
+
+def _failure_reasons(payload: Mapping[str, Any]) -> list[str]:
+    features = payload.get("features")
+    reasons = features.get("failure_reasons") if isinstance(features, Mapping) else None
+    return [r for r in reasons if isinstance(r, str)] if isinstance(reasons, list) else []
+
+
+def _final_state(state: str) -> str:
+    # GitLab takes success or failed; a canceled job is reported failed (GitLab makes it canceled).
+    return "success" if state == "success" else "failed"
+
+
+class JobRun:
+    """One job from the 201 answer to the final update."""
+
+    def __init__(self, services: JobServices, runner: RunnerConfig, payload: dict[str, Any],
+                 client: GitLabClient, info: Mapping[str, Any], active: ActiveJobs,
+                 *, build_factory: Callable[..., BuildLike] | None = None) -> None:
+        self.s = services
+        # A deep copy: a config reload must not change a running job (engine spec §2.2).
+        self.runner = copy.deepcopy(runner)
+        self.payload = payload
+        self.client = client
+        self.info = dict(info)
+        self.active = active
+        self._build_factory = build_factory
+        self._lock = threading.Lock()
+        self._build: BuildLike | None = None
+        self._pending_cancel: bool | None = None  # graceful? (arrived before the Build existed)
+        self._pending_interrupt: str | None = None
+        self._accepted = False  # GitLab took the final state (or ended the job itself)
+        self._settle_args: tuple[Journal | None, JobRecord | None, TraceBuffer] | None = None
+        ids = job_flags.job_id_and_token(payload)
+        self.job_id, self.token = ids if ids is not None else (0, "")
+        self._fields = fields(runner=self.runner.short_token, runner_name=self.runner.name,
+                              job=self.job_id, project=job_flags.project_id(payload))
+
+    # -- signals from GitLab and from the process ------------------------------------------------
+    def cancel(self, kind: str) -> None:
+        """The streamer's callback: "canceling" (graceful) or "abort" (stop now)."""
+        graceful = kind == "canceling"
+        with self._lock:
+            build = self._build
+            if build is None:
+                # Abort wins over a graceful cancel that is still pending.
+                self._pending_cancel = graceful if self._pending_cancel is None else (
+                    self._pending_cancel and graceful)
+        if build is not None:
+            build.cancel(graceful)
+
+    def interrupt(self, signal_name: str) -> None:
+        with self._lock:
+            build = self._build
+            if build is None:
+                self._pending_interrupt = signal_name
+        if build is not None:
+            build.interrupt(signal_name)
+
+    def _attach(self, build: BuildLike) -> None:
+        with self._lock:
+            self._build = build
+            cancel, interrupt = self._pending_cancel, self._pending_interrupt
+        if interrupt is not None:
+            build.interrupt(interrupt)
+        elif cancel is not None:
+            build.cancel(cancel)
+
+    # -- the job ---------------------------------------------------------------------------------
+    def execute(self, requeue: Callable[[], None] | None = None) -> None:
+        if not self.token:
+            log.error("Received a job without a usable id or token; it cannot be run or reported",
+                      extra=fields(runner=self.runner.short_token))
+            return
+        journal = self.s.journal if self.s.journal is not None and self.s.journal.is_open else None
+        from runnerfleet.build import trace_buffer_options
+
+        options = trace_buffer_options(self.runner, self.payload)
+        trace = TraceBuffer(**options,
+                            directory=str(journal.directory) if journal is not None else None)
+        record = self._journal(journal, trace, timestamps=options["timestamps"])
+        self.s.clients_job_tokens.add(self.token, self.runner.short_token)
+        streamer = TraceStreamer(
+            self.client, self.job_id, self.token, trace, info=self.info, on_cancel=self.cancel,
+            final_update_retry_limit=self.runner.effective_job_status_final_update_retry_limit,
+            dynamic_force_send_interval=job_flags.feature_flag(
+                self.payload, self.runner, "FF_USE_DYNAMIC_TRACE_FORCE_SEND_INTERVAL"),
+            debug_trace=job_flags.debug_trace(self.payload, self.runner),
+        )
+        self._settle_args = (journal, record, trace)
+        try:
+            self._accepted = self._run(trace, streamer, requeue)
+        finally:
+            self.s.clients_job_tokens.remove(self.token)
+            self._settle()
+
+    def _journal(self, journal: Journal | None, trace: TraceBuffer, *, timestamps: bool
+                 ) -> JobRecord | None:
+        if journal is None:
+            return None
+        record = JobRecord(
+            job_id=self.job_id, url=self.runner.url, token=self.token, trace_path=trace.path,
+            runner=self.runner.short_token, tls_ca_file=self.runner.tls_ca_file,
+            tls_cert_file=self.runner.tls_cert_file, tls_key_file=self.runner.tls_key_file,
+            certs_dir=self.s.certs_dir,
+            timestamps=timestamps,
+        )
+        try:
+            journal.save(record)
+        except OSError as error:
+            log.error("Cannot write the job journal record in %s (%s); this job would not be "
+                      "reported after a crash", journal.directory, error.strerror or error,
+                      extra=self._fields)
+            return None
+        return record
+
+    def _run(self, trace: TraceBuffer, streamer: TraceStreamer,
+             requeue: Callable[[], None] | None) -> bool:
+        """Returns True when GitLab took the job's final state (or ended the job itself)."""
+        try:
+            update = update_job(self.client, self.job_id, self.token, state="running",
+                                info=self.info)
+        except RunnerfleetError as error:
+            # gitlab-runner drops the job when the first update gets no answer.
+            log.error("Failed to tell GitLab that job %d is running: %s; dropping it",
+                      self.job_id, error, extra=self._fields)
+            return False
+        if update.abort:
+            log.warning("GitLab ended job %d before it started; dropping it", self.job_id,
+                        extra=self._fields)
+            return True
+        if update.cancel_requested:
+            from runnerfleet.build.failure_reasons import map_failure_reason
+
+            reason = map_failure_reason("job_canceled", _failure_reasons(self.payload))
+            streamer.finish("failed", reason, None)
+            result = streamer.final_result
+            return result is not None and not result.gave_up
+
+        job = RunningJob(job_id=self.job_id, runner=self.runner,
+                         project_id=job_flags.project_id(self.payload),
+                         url=job_flags.job_url(self.payload))
+        self.s.slots.add_job(job)
+        self.s.metrics.job_added(self.runner.short_token, self.runner.name, self.s.system_id)
+        self.active.add(self)
+        log.info("Added job to processing list", extra=self._fields)
+        failure_reason: str | None = None
+        try:
+            if requeue is not None:
+                requeue()
+            streamer.start()
+            build = self._new_build(trace, job)
+            self._attach(build)
+            state, failure_reason, exit_code = self._run_build(build, trace)
+            log.info("Job %s", "succeeded" if state == "success" else f"{state}",
+                     extra=fields(**self._fields["fields"], failure_reason=failure_reason or "",
+                                  exit_code=exit_code or 0))
+            streamer.finish(_final_state(state), failure_reason, exit_code)
+            final = streamer.final_result
+            self._accepted = final is not None and not final.gave_up
+            return self._accepted
+        finally:
+            self.active.discard(self)
+            self._settle()  # before the job leaves the list: its journal record is settled
+            self.s.slots.remove_job(job)
+            self.s.metrics.job_finished(self.runner.short_token, self.runner.name,
+                                        self.s.system_id, _duration(job), failure_reason)
+            log.info("Removed job from processing list", extra=self._fields)
+
+    def _new_build(self, trace: TraceBuffer, job: RunningJob) -> BuildLike:
+        factory = self._build_factory
+        if factory is None:
+            from runnerfleet.build import Build
+
+            factory = Build
+        return factory(
+            self.payload, self.runner, trace,
+            system_id=self.s.system_id,
+            concurrent_id=job.concurrent_id,
+            concurrent_project_id=job.concurrent_project_id,
+            working_directory=self.s.working_directory,
+            user=self.s.user or None,
+        )
+
+    def _run_build(self, build: BuildLike, trace: TraceBuffer) -> tuple[str, str | None, int | None]:
+        try:
+            result = build.run()
+            return str(result.state), result.failure_reason, result.exit_code
+        except Exception as error:  # a bug must fail the job visibly, not hang it in GitLab
+            log.exception("The job pipeline failed unexpectedly", extra=self._fields)
+            with contextlib.suppress(ValueError):
+                trace.error(f"Job failed (system failure): {type(error).__name__}: {error}")
+            return "failed", "runner_system_failure", None
+
+    def _settle(self) -> None:
+        """Forget the job if GitLab has its final state, else keep its log for the next start.
+
+        Runs once (the first call wins)."""
+        if self._settle_args is None:
+            return
+        journal, record, trace = self._settle_args
+        self._settle_args = None
+        accepted = self._accepted
+        if journal is None or record is None:
+            trace.close()
+            return
+        if accepted:
+            journal.remove(self.job_id)
+            trace.close()
+            return
+        kept = journal.directory / f"{self.job_id}.log"
+        try:
+            trace.finish()
+            os.link(trace.path, kept)  # the buffer's file is removed on close; keep a name
+            record.trace_path = str(kept)
+            journal.save(record)
+            log.warning("GitLab did not take the final state of job %d; it stays in the job "
+                        "journal and is reported at the next start", self.job_id,
+                        extra=self._fields)
+        except OSError as error:
+            log.error("Cannot keep the log of job %d in the journal: %s", self.job_id, error,
+                      extra=self._fields)
+        trace.close()
+
+
+def _duration(job: RunningJob) -> float:
+    return time.monotonic() - job.started
