@@ -1,23 +1,20 @@
 #!/usr/bin/env bash
 # Build the local images the tests use, without any registry: debootstrap a Debian rootfs,
-# `docker import` it, then `docker build FROM` it. Each image is rebuilt only when this script or
-# its Dockerfile changed (label runnerfleet.recipe).
-#   runnerfleet-test/debian:bookworm          minimal Debian with git, curl, ca-certificates, python3
+# `docker import` it. Each image is rebuilt only when its recipe (name + package list) changed
+# (label runnerfleet.recipe).
+#   runnerfleet/debian:bookworm               minimal Debian with git, curl, ca-certificates, python3:
+#                                             the base of runnerfleet's helper image and of job images
 #   runnerfleet-test/debian-systemd:bookworm  systemd host (molecule, ssh/virtualbox targets)
 set -euo pipefail
-self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 command -v debootstrap >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
-recipe=$(sha256sum <"$self" | cut -c1-12)
 cache="${RUNNERFLEET_IMAGE_CACHE:-/var/cache/runnerfleet-images}"
 mkdir -p "$cache"
 
-have() {  # image exists and was built by this recipe
-  [ "$(docker image inspect -f '{{index .Config.Labels "runnerfleet.recipe"}}' "$1" 2>/dev/null)" = "$recipe" ]
-}
-
 rootfs_image() {  # name, debootstrap --include list
-  local name=$1 include=$2 dir
-  have "$name" && return 0
+  local name=$1 include=$2 dir recipe
+  recipe=$(printf 'bookworm minbase %s' "$include" | sha256sum | cut -c1-12)
+  [ "$(docker image inspect -f '{{index .Config.Labels "runnerfleet.recipe"}}' "$name" 2>/dev/null)" = "$recipe" ] \
+    && return 0
   dir=$(mktemp -d "$cache/rootfs.XXXXXX")
   echo "testworld: debootstrap $name (about a minute)"
   debootstrap --variant=minbase --include="$include" bookworm "$dir" http://deb.debian.org/debian >"$dir.log" 2>&1 \
@@ -28,7 +25,7 @@ rootfs_image() {  # name, debootstrap --include list
   echo "testworld: built $name"
 }
 
-rootfs_image runnerfleet-test/debian:bookworm \
+rootfs_image runnerfleet/debian:bookworm \
   git,curl,ca-certificates,python3,procps,openssh-client
 rootfs_image runnerfleet-test/debian-systemd:bookworm \
   systemd,systemd-sysv,dbus,python3,python3-venv,python3-apt,openssh-server,git,sudo,ca-certificates,curl,iproute2,procps
