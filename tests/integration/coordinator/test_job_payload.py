@@ -149,10 +149,10 @@ def test_image_services_artifacts_cache_hooks_dependencies_pass_through(
 ) -> None:
     runner = coordinator.create_runner()
     build = take_job(coordinator, api, runner=runner, name="build")
-    image = {"name": "alpine:3.20", "entrypoint": None, "ports": [], "executor_opts": {},
-             "pull_policy": ["if-not-present"]}
-    services = [{"name": "postgres:16", "alias": "db", "entrypoint": None, "command": None,
-                 "ports": [], "variables": []}]
+    image: dict[str, Any] = {"name": "alpine:3.20", "entrypoint": None, "ports": [],
+                             "executor_opts": {}, "pull_policy": ["if-not-present"]}
+    services: list[dict[str, Any]] = [{"name": "postgres:16", "alias": "db", "entrypoint": None,
+                                       "command": None, "ports": [], "variables": []}]
     artifacts = [{"name": "dist", "untracked": False, "paths": ["dist/"], "when": "on_success",
                   "expire_in": "1 week", "artifact_type": "archive", "artifact_format": "zip"}]
     cache = [{"key": "deps", "untracked": False, "policy": "pull-push", "paths": [".cache/"],
