@@ -120,13 +120,15 @@ class JobService:
             return Pick(assigned, False)
         return Pick(None, incomplete)
 
-    def payload(self, job: Job, runner: Runner, external_url: str) -> dict[str, Any]:
+    def payload(self, job: Job, runner: Runner, external_url: str,
+                session_url: str | None = None) -> dict[str, Any]:
         project = self.jobs.project_by_id(job.project_id)
         assert project is not None
         dependencies = [d for i in job.spec.get("dependencies") or []
                         if (d := self.jobs.job_by_id(int(i))) is not None]
         queue_size = len(self.jobs.pending_jobs())
-        return build_payload(job, project, runner, external_url, dependencies, queue_size)
+        return build_payload(job, project, runner, external_url, dependencies, queue_size,
+                             session_url)
 
     # -- lifecycle -----------------------------------------------------------------------------
 

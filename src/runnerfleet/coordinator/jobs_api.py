@@ -120,7 +120,10 @@ def register(router: Router, app: Coordinator) -> None:
         features = info.get("features") if isinstance(info.get("features"), dict) else {}
         pick = service.pick(runner, manager.id if manager else None, system_xid, features or {})
         if pick.job is not None:
-            return json_response(201, service.payload(pick.job, runner, app.external_url(req)))
+            session = p.get("session") or {}
+            session_url = session.get("url") if isinstance(session.get("url"), str) else None
+            return json_response(201, service.payload(pick.job, runner, app.external_url(req),
+                                                      session_url))
         if pick.incomplete:
             return message(409, "409 Conflict")
         return no_content({"X-GitLab-Last-Update": new_update})

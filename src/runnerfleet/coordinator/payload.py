@@ -185,7 +185,8 @@ def job_variables(job: Job) -> list[dict[str, Any]]:
 
 
 def build_payload(job: Job, project: Project, runner: Runner, external_url: str,
-                  dependencies: list[Job], queue_size: int) -> dict[str, Any]:
+                  dependencies: list[Job], queue_size: int,
+                  session_url: str | None = None) -> dict[str, Any]:
     """The complete 201 body for `job` as assigned to `runner`."""
     spec = job.spec
     depth = git_depth(job)
@@ -232,7 +233,7 @@ def build_payload(job: Job, project: Project, runner: Runner, external_url: str,
             "depth": depth,
             "protected": job.protected,
         },
-        "runner_info": {"uuid": "", "timeout": timeout, "runner_session_url": None},
+        "runner_info": {"uuid": "", "timeout": timeout, "runner_session_url": session_url},
         "variables": predefined_variables(job, project, runner, external_url)
         + job_variables(job),
         "steps": spec.get("steps") or [],

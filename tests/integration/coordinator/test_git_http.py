@@ -19,9 +19,12 @@ from tests.integration.coordinator.jobs_helpers import (
 )
 
 
-def _git(*args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+def _git(*args: str, cwd: Path | None = None, check: bool = True,
+         trace_file: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items()
            if not k.lower().endswith("_proxy") and not k.startswith("GIT_")}
+    if trace_file is not None:
+        env["GIT_TRACE_CURL"] = str(trace_file)  # request headers, to see what git sent
     env.update({"GIT_TERMINAL_PROMPT": "0", "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL":
                 "test@example.com", "GIT_COMMITTER_NAME": "Test",
                 "GIT_COMMITTER_EMAIL": "test@example.com", "GIT_CONFIG_NOSYSTEM": "1",
@@ -189,3 +192,21 @@ def test_tag_ref_is_announced_as_a_tag(coordinator: RunningCoordinator, api: htt
     assert p["git_info"]["refspecs"][1] == "+refs/tags/v1.0:refs/tags/v1.0"
     variables = {v["key"]: v["value"] for v in p["variables"]}
     assert variables["CI_COMMIT_TAG"] == "v1.0" and "CI_COMMIT_BRANCH" not in variables
+
+
+def test_clone_of_many_branches_sends_gzip_bodies_through_to_git(
+    coordinator: RunningCoordinator, api: httpx.Client, tmp_path: Path
+) -> None:
+    project = create_project(coordinator, "many/branches")
+    work = _worktree(tmp_path)
+    for i in range(200):
+        _git("branch", f"feature/branch-number-{i:03d}", cwd=work)
+    _git("push", "-q", project["repo_dir"], "--all", cwd=work)
+    p = _running_payload(coordinator, api, "many/branches")
+    env_trace = tmp_path / "curl-trace"
+    r = _git("clone", "--mirror", p["git_info"]["repo_url"], str(tmp_path / "mirror"),
+             cwd=tmp_path, check=False, trace_file=env_trace)
+    assert r.returncode == 0, r.stderr
+    assert "Content-Encoding: gzip" in env_trace.read_text(errors="replace")
+    branches = _git("--git-dir", str(tmp_path / "mirror"), "branch", "--list", "feature/*")
+    assert len(branches.stdout.splitlines()) == 200

@@ -134,6 +134,17 @@ def test_steps_are_built_from_before_script_script_and_after_script(
     assert [s["name"] for s in p["steps"]] == ["script"]  # no after_script step when undefined
 
 
+def test_runner_session_url_comes_from_the_request_session(
+    coordinator: RunningCoordinator, api: httpx.Client
+) -> None:
+    token = coordinator.create_runner()["token"]
+    enqueue(coordinator)
+    session = {"url": "https://runner.example:8093/session/abc", "certificate": "PEM",
+               "authorization": "Bearer secret"}
+    r = request_job(api, token, session=session)
+    assert r.json()["runner_info"]["runner_session_url"] == session["url"]
+
+
 def test_runner_maximum_timeout_caps_the_job_timeout(
     coordinator: RunningCoordinator, api: httpx.Client
 ) -> None:
