@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from runnerfleet.executors import BuildContext, get_provider
-from runnerfleet.executors.shell import ShellExecutorProvider, run_script, shell_command
+from runnerfleet.executors.shell import ProcessOutcome, ShellExecutorProvider, run_script, shell_command
 from runnerfleet.trace import TraceBuffer
 from tests.integration.build.helpers import live_group_members, runner_config, wait_for_file
 
@@ -28,11 +28,12 @@ class Sink:
         return len(data)
 
 
-def _run(script: str, **kwargs: object) -> tuple[object, Sink, Sink]:
+def _run(script: str, *, timeout: float | None,
+         graceful_kill_timeout: float = 5.0) -> tuple[ProcessOutcome, Sink, Sink]:
     out, err = Sink(), Sink()
     outcome = run_script(["bash"], script.encode(), cwd=None, env={"PATH": os.environ["PATH"]},
-                         stdout=out, stderr=err, cancel_event=kwargs.pop("cancel_event", threading.Event()),
-                         **kwargs)  # type: ignore[arg-type]
+                         stdout=out, stderr=err, timeout=timeout, cancel_event=threading.Event(),
+                         graceful_kill_timeout=graceful_kill_timeout)
     return outcome, out, err
 
 
@@ -45,19 +46,19 @@ def test_the_shell_provider_is_registered_and_shared() -> None:
 
 def test_exit_status_and_streams_are_reported_like_go() -> None:
     outcome, out, err = _run("echo out; echo err >&2; exit 7\n", timeout=None)
-    assert (outcome.exit_code, outcome.status) == (7, "exit status 7")  # type: ignore[attr-defined]
+    assert (outcome.exit_code, outcome.status) == (7, "exit status 7")
     assert out.data == b"out\n" and err.data == b"err\n"
 
 
 def test_a_process_killed_by_a_signal_reports_the_signal() -> None:
     outcome, _, _ = _run("kill -KILL $$\n", timeout=None)
-    assert (outcome.exit_code, outcome.status) == (-1, "signal: killed")  # type: ignore[attr-defined]
+    assert (outcome.exit_code, outcome.status) == (-1, "signal: killed")
 
 
 def test_a_big_script_is_fed_whole_while_output_flows() -> None:
     lines = "".join(f"echo line-{i}\n" for i in range(20000))
     outcome, out, _ = _run(lines, timeout=None)
-    assert outcome.exit_code == 0  # type: ignore[attr-defined]
+    assert outcome.exit_code == 0
     assert out.data.count(b"\n") == 20000 and out.data.endswith(b"line-19999\n")
 
 
@@ -66,7 +67,7 @@ def test_timeout_kills_background_children_holding_the_output(tmp_path: Path) ->
     script = f'echo "$$" > {marker}\nsleep 1000 &\n(sleep 1000; echo never) &\nexit 0\n'
     outcome, out, _ = _run(script, timeout=1.0, graceful_kill_timeout=5.0)
     pgid = int(wait_for_file(marker))
-    assert outcome.timed_out  # type: ignore[attr-defined]
+    assert outcome.timed_out
     assert b"never" not in out.data
     assert live_group_members(pgid) == []
 
@@ -112,3 +113,45 @@ def test_run_user_runs_scripts_as_that_user() -> None:
         assert "\nnobody\n" in log and "done\n" in log
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
+def test_a_setsid_helper_that_keeps_the_output_open_is_stopped_too(tmp_path: Path) -> None:
+    marker = tmp_path / "helper"
+    script = f"setsid sh -c 'echo $$ > {marker}; exec sleep 1000' &\nexit 0\n"
+    outcome, _, _ = _run(script, timeout=1.0, graceful_kill_timeout=5.0)
+    helper = int(wait_for_file(marker))
+    assert outcome.timed_out
+    assert not _alive(helper)
+
+
+@pytest.mark.skipif(_nobody() is None, reason="needs root, su and a 'nobody' account to switch users")
+def test_run_user_jobs_leave_no_processes_after_a_timeout() -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="runnerfleet-user-"))
+    try:
+        workdir.chmod(0o777)
+        marker = workdir / "pids"
+        script = (f"sleep 1000 & echo $! >> {marker}\n(sleep 1000; echo never) & echo $! >> {marker}\n"
+                  f"echo $$ >> {marker}\nsleep 1000\n")
+        outcome, out, _ = _run_as("nobody", script, cwd=str(workdir))
+        assert outcome.timed_out
+        pids = [int(line) for line in marker.read_text().split()]
+        assert len(pids) == 3 and not any(_alive(pid) for pid in pids)
+        assert b"never" not in out.data
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run_as(user: str, script: str, cwd: str) -> tuple[ProcessOutcome, Sink, Sink]:
+    out, err = Sink(), Sink()
+    outcome = run_script(shell_command("bash", user), script.encode(), cwd=cwd,
+                         env={"PATH": os.environ["PATH"]}, stdout=out, stderr=err, timeout=2.0,
+                         cancel_event=threading.Event(), graceful_kill_timeout=5.0)
+    return outcome, out, err

@@ -2,7 +2,8 @@
 
 Like gitlab-runner's `helpers/process`: the process starts in a new session (so it leads its own
 process group), a stop sends SIGTERM to the whole group, waits up to the graceful kill timeout,
-then SIGKILL, then waits the force kill timeout. One thread multiplexes stdin, stdout and stderr
+then SIGKILL, then waits the force kill timeout. Groups the script spread into (`su`, `setsid`)
+are signalled too (see `groups`). One thread multiplexes stdin, stdout and stderr
 with a selector: no helper threads or interpreters per stage.
 
 The run is over when the shell has exited *and* every copy of its stdout/stderr is closed: a
@@ -23,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from runnerfleet.executors.shell.groups import job_process_groups, pipe_links
 from runnerfleet.executors.signals import go_signal_name
 
 GRACEFUL_KILL_TIMEOUT = 600.0
@@ -62,10 +64,11 @@ def go_status(returncode: int) -> tuple[int, str]:
     return -1, f"signal: {go_signal_name(-returncode)}"
 
 
-def _signal_group(pgid: int, signum: int) -> None:
-    # The group outlives its leader while any member is alive; once empty there is nothing to do.
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signum)
+def _signal_groups(groups: set[int], signum: int) -> None:
+    for pgid in sorted(groups):
+        # A group outlives its leader while any member is alive; once empty there is nothing to do.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signum)
 
 
 def run_script(
@@ -94,12 +97,18 @@ def run_script(
     if on_start is not None:
         on_start(proc.pid)
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-    pgid = proc.pid
+    groups = {proc.pid}
     selector = selectors.DefaultSelector()
     sinks: dict[int, OutputSink] = {proc.stdout.fileno(): stdout, proc.stderr.fileno(): stderr}
     for fd in sinks:
         os.set_blocking(fd, False)
         selector.register(fd, selectors.EVENT_READ)
+    links = pipe_links(list(sinks))
+
+    def stop(signum: int) -> None:
+        # Looked up at each step: `su` and `setsid` put job processes into groups of their own.
+        groups.update(job_process_groups(proc.pid, links))
+        _signal_groups(groups, signum)
     stdin_fd: int | None = proc.stdin.fileno()
     pending = memoryview(script)
     os.set_blocking(proc.stdin.fileno(), False)
@@ -132,11 +141,11 @@ def run_script(
                 elif deadline is not None and now >= deadline:
                     timed_out = True
                 if canceled or timed_out:
-                    _signal_group(pgid, signal.SIGTERM)
+                    stop(signal.SIGTERM)
                     phase, phase_deadline = "terminating", now + graceful_kill_timeout
                     close_stdin()
             elif phase == "terminating" and now >= phase_deadline:
-                _signal_group(pgid, signal.SIGKILL)
+                stop(signal.SIGKILL)
                 phase, phase_deadline = "killing", now + force_kill_timeout
             elif phase == "killing" and now >= phase_deadline:
                 gave_up = True
