@@ -198,6 +198,7 @@ class TraceStreamer:
         self._sent_time: float | None = None  # gitlab-runner's zero time: touch at once
         self._canceling_notified = False
         self._abort_notified = False
+        self._ahead_probed = False  # rewound once to learn GitLab's real length
         self._ahead_logged = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -350,14 +351,7 @@ class TraceStreamer:
             offset = self._sent
         size = self._buffer.size()
         if offset > size:
-            if not self._ahead_logged:
-                self._ahead_logged = True
-                log.error(
-                    "GitLab holds more of the job log than the runner wrote; the rest of the log "
-                    "cannot be sent", extra=fields(job=self.job_id, gitlab_bytes=offset,
-                                                   runner_bytes=size),
-                )
-            return PatchOutcome.AHEAD, None
+            return self._ahead(offset, size)
         try:
             data = self._buffer.bytes_since(offset, next_chunk_size(offset, size, self._max_chunk))
         except ValueError as exc:
@@ -377,7 +371,32 @@ class TraceStreamer:
             with self._lock:
                 self._sent = result.sent_until
                 self._sent_time = self._clock()
+                if result.ok:
+                    self._ahead_probed = False
         return patch_outcome(result), result
+
+    def _ahead(self, claimed: int, size: int) -> tuple[PatchOutcome, TracePatch | None]:
+        """GitLab's `Range` named more bytes than the runner wrote.
+
+        gitlab-runner then fails every patch until it gives up. A bogus answer (a proxy, a
+        hiccup) should not cost the rest of the log: rewind to 0 once, so that GitLab's next
+        416 states its real length. Only if it claims too much again is the log given up.
+        """
+        extra = fields(job=self.job_id, gitlab_bytes=claimed, runner_bytes=size)
+        with self._lock:
+            probe = not self._ahead_probed
+            if probe:
+                self._ahead_probed = True
+                self._sent = 0
+        if probe:
+            log.warning("GitLab claims more of the job log than the runner wrote; sending from "
+                        "offset 0 so that GitLab states its real length", extra=extra)
+            return PatchOutcome.RANGE_MISMATCH, None
+        if not self._ahead_logged:
+            self._ahead_logged = True
+            log.error("GitLab holds more of the job log than the runner wrote; the rest of the "
+                      "log cannot be sent", extra=extra)
+        return PatchOutcome.AHEAD, None
 
     def _touch_job(self) -> JobUpdate | None:
         """The keep-alive `PUT state=running` when nothing reached GitLab for a while."""

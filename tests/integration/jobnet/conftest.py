@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -172,3 +173,25 @@ class ManualClock:
     def advance(self, seconds: float) -> None:
         with self._lock:
             self.now += seconds
+
+
+_TOKEN_PREFIXES = ("glrt-", "glcbt-", "glpat-")
+
+
+@pytest.fixture(autouse=True)
+def no_tokens_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Every runnerfleet log line of a test, fields included, shows tokens only shortened."""
+    caplog.set_level(logging.DEBUG, logger="runnerfleet")
+    root = logging.getLogger("runnerfleet")
+    propagate = root.propagate
+    root.propagate = True  # `runnerfleet.log.setup()` in another test may have turned it off
+    try:
+        yield
+    finally:
+        root.propagate = propagate
+    for record in caplog.records:
+        if not record.name.startswith("runnerfleet"):
+            continue
+        text = record.getMessage() + " " + repr(getattr(record, "fields", {}))
+        leaked = [p for p in _TOKEN_PREFIXES if p in text]
+        assert not leaked, f"a token appears in the log line {text!r}"

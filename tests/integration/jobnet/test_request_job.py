@@ -88,6 +88,20 @@ def test_a_held_long_poll_returns_when_a_job_is_enqueued(
     assert got.status == 201 and got.payload is not None and got.payload["id"] == queued["id"]
 
 
+def test_an_expired_hold_is_a_bare_204_and_the_runner_keeps_its_queue_value(
+    make_setup: Callable[..., Setup],
+) -> None:
+    s = make_setup("--long-poll-timeout", "1")
+    first = _ask(s)
+    assert first.status == 204 and first.last_update
+    held = _ask(s, last_update=first.last_update)
+    assert (held.status, held.payload, held.healthy) == (204, None, True)
+    assert held.last_update == first.last_update
+    queued = s.admin.enqueue()
+    got = _ask(s, last_update=held.last_update)
+    assert got.status == 201 and got.payload is not None and got.payload["id"] == queued["id"]
+
+
 def test_an_unknown_runner_token_is_unhealthy(setup: Setup) -> None:
     got = _ask(setup, token="glrt-not-a-runner-token")
     assert (got.status, got.healthy, got.payload) == (403, False, None)

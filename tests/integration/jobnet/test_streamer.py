@@ -160,14 +160,17 @@ def test_a_416_mid_stream_resyncs_to_gitlabs_range(
         # coordinator answers 416 with its true length, the runner continues from there.
         setup.admin.fault(f"jobs/{job_id}/trace", status=416, headers={"Range": "0-0"})
         setup.admin.fault(f"jobs/{job_id}/trace", status=416, headers={"Range": "nonsense"})
+        # More than the runner ever wrote: it rewinds once to learn GitLab's real length.
+        setup.admin.fault(f"jobs/{job_id}/trace", status=416, headers={"Range": "0-999999999"})
 
     _write_while_streaming(buffer, streamer, 2 * MIB, on_half=inject)
     streamer.finish("success")
     _assert_gitlab_has_the_log(setup, job_id, buffer, "success")
     ranges = _patch_ranges(setup, job_id)
     mismatches = [i for i, r in enumerate(ranges) if r[2] == 416]
-    assert len(mismatches) >= 3  # the two injected and the coordinator's own
+    assert len(mismatches) >= 4  # the three injected and the coordinator's own
     assert ranges[mismatches[0] + 1][0] == 0  # resent from GitLab's "0-0"
+    assert ranges[mismatches[2] + 1][0] == 0  # the probe after the impossible length
 
 
 @pytest.mark.parametrize(
