@@ -113,11 +113,14 @@ def _assert_gitlab_has_the_log(s: Setup, job_id: int, buffer: TraceBuffer, state
 
 
 def _patch_ranges(s: Setup, job_id: int) -> list[tuple[int, int, int]]:
-    """(start, inclusive end, status) of every PATCH the coordinator received, in order."""
+    """(start, inclusive end, status) of every PATCH the coordinator received, in order.
+
+    A dropped connection (no answer) has status 0.
+    """
     out = []
     for e in s.admin.requests("PATCH", f"jobs/{job_id}/trace"):
         start, end = e["headers"]["content-range"].split("-")
-        out.append((int(start), int(end), int(e["status"])))
+        out.append((int(start), int(end), int(e["status"] or 0)))
     return out
 
 
@@ -197,6 +200,9 @@ def test_server_errors_drops_and_slow_answers_mid_stream_lose_nothing(
     )
     streamer.finish("success")
     _assert_gitlab_has_the_log(setup, job_id, buffer, "success")
+    if fault.get("kind", "status") != "delay":
+        statuses = [status for _, _, status in _patch_ranges(setup, job_id)]
+        assert statuses.count(int(fault.get("status", 0))) == fault["count"]  # all were met
 
 
 def test_errors_during_the_final_flush_and_update_are_retried_with_backoff(
