@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -205,6 +206,12 @@ class World:
         self.processes.append(process)
         return process
 
+    def wait_log(self, text: str) -> None:
+        """Wait until a running job wrote `text` into its log (the runner's file in the journal)."""
+        root = self.config.parent / ".runnerfleet" / "jobs"
+        wait_until(f"a job to log {text!r}", lambda: any(
+            text.encode() in p.read_bytes() for p in root.glob("*/runnerfleet-trace-*")))
+
     @property
     def journal_records(self) -> list[Path]:
         root = self.config.parent / ".runnerfleet" / "jobs"
@@ -214,6 +221,22 @@ class World:
         for process in self.processes:
             process.stop()
         self.admin.http.close()
+        _kill_processes_in(self.workdir)
+
+
+def _kill_processes_in(directory: Path) -> None:
+    """Job scripts left behind by a runner that was killed on purpose (they run in their own
+    session, so they outlive it): end those whose working directory is inside the test's."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cwd = os.readlink(proc / "cwd")
+        except OSError:
+            continue
+        if cwd == str(directory) or cwd.startswith(str(directory) + os.sep):
+            with contextlib.suppress(OSError):
+                os.kill(int(proc.name), signal.SIGKILL)
 
 
 def _toml(value: Any) -> str:
