@@ -78,20 +78,34 @@ def _raw_masked_values(raw: Any) -> list[str]:
     return values
 
 
-def _raw_failure_reasons(raw: Any) -> list[str]:
+def _raw_feature_list(raw: Any, key: str) -> list[str]:
     features = raw.get("features") if isinstance(raw, dict) else None
-    reasons = features.get("failure_reasons") if isinstance(features, dict) else None
-    if isinstance(reasons, list):
-        return [r for r in reasons if isinstance(r, str)]
+    values = features.get(key) if isinstance(features, dict) else None
+    if isinstance(values, list):
+        return [v for v in values if isinstance(v, str)]
     return []
+
+
+def _raw_failure_reasons(raw: Any) -> list[str]:
+    return _raw_feature_list(raw, "failure_reasons")
+
+
+def _raw_token_prefixes(raw: Any) -> list[str]:
+    return _raw_feature_list(raw, "token_mask_prefixes")
 
 
 class Build:
     """One job from payload to final state. `run()` blocks; `cancel()`/`interrupt()` are thread-safe.
 
-    Optional test hooks: `provider` (else the registered one for `runner.executor`), `clock`
-    (monotonic seconds), `sleep` (retry back-off and preparation retry waits; by default they wait
-    on the job's cancel signal).
+    `raw_payload` is the parsed `/jobs/request` body (validated here); `trace` receives the whole
+    log (`finish()` is left to the caller); `working_directory` is `run -d` (shell executor builds
+    and cache dirs default below it); `user` is `run --user`; `features` are feature-flag values
+    the service sets for this runner (precedence: `[runners.feature_flags]` > `features` > job
+    variables > defaults).
+
+    Injection points: `provider` (else the one registered for `runner.executor`), `clock`
+    (monotonic seconds for deadlines), `sleep` (stage-retry back-off and preparation-retry waits;
+    by default they wait on the job's cancel signal), `preparation_retry_interval`.
     """
 
     def __init__(
@@ -167,6 +181,7 @@ class Build:
                 self.payload = JobPayload.from_json(self.raw_payload)
             except JobPayloadError as exc:
                 supported_reasons = _raw_failure_reasons(self.raw_payload)
+                self.trace.set_token_mask_prefixes(_raw_token_prefixes(self.raw_payload))
                 self.trace.set_masked(_raw_masked_values(self.raw_payload))
                 self._print_header()
                 error: BuildError | None = _system(str(exc))
@@ -174,7 +189,8 @@ class Build:
                 supported_reasons = list(self.payload.features.failure_reasons)
                 error = self._run_job(self.payload)
         except Exception as exc:  # a bug must fail the job, never the runner (gitlab-runner's recover)
-            log.exception("job %s: unexpected error", self.raw_payload.get("id"))
+            job_id = self.raw_payload.get("id") if isinstance(self.raw_payload, dict) else None
+            log.exception("job %s: unexpected error", job_id)
             error = _system(f"panic: {exc}")
         return self._report(error, supported_reasons, self._clock() - start)
 

@@ -96,3 +96,35 @@ def test_jobs_with_secrets_fail_clearly_until_a_provider_exists(world: World) ->
     result, log = run_job(world, body)
     assert (result.state, result.failure_reason) == ("failed", "runner_system_failure")
     assert "resolving secrets:" in log and "never" not in log
+
+
+class ExplodingProvider(ShellExecutorProvider):
+    """A shell provider whose executors crash while running a stage (a bug, not a job problem)."""
+
+    def __init__(self, world: World) -> None:
+        super().__init__(environ=world.env)
+        self.cleaned_up = False
+
+    def create(self) -> Executor:
+        executor = super().create()
+        provider = self
+
+        class Exploding:
+            prepare = executor.prepare
+            finish = executor.finish
+
+            def run(self, *args: object, **kwargs: object) -> object:
+                raise RuntimeError("executor bug")
+
+            def cleanup(self) -> None:
+                provider.cleaned_up = True
+
+        return Exploding()  # type: ignore[return-value]
+
+
+def test_an_executor_bug_fails_the_job_instead_of_raising(world: World) -> None:
+    provider = ExplodingProvider(world)
+    result, log = run_job(world, payload(world, ["echo hi"]), provider=provider)
+    assert (result.state, result.failure_reason) == ("failed", "runner_system_failure")
+    assert log.endswith(f"{ERROR}Job failed (system failure): panic: executor bug{RESET}\n")
+    assert provider.cleaned_up
