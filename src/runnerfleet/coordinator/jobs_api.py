@@ -70,7 +70,8 @@ def register(router: Router, app: Coordinator) -> None:
         if job.status not in EXECUTING:
             raise HttpError(message(403, "403 Forbidden - Job is not processing on runner",
                                     {"Job-Status": job.status}))
-        if job.runner_id is not None:
+        # `job.runner&.heartbeat`: the runner may have been deleted meanwhile.
+        if job.runner_id is not None and store.runner_by_id(job.runner_id) is not None:
             store.heartbeat(job.runner_id, ip_address=ip, system_xid=job.system_xid)
         return job
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -137,3 +139,15 @@ def test_restart_keeps_jobs_traces_and_tokens(tmp_path: Path, start: Start) -> N
         r = request_job(api, token)
         assert r.status_code == 201 and r.json()["id"] == waiting["id"]
         assert r.json()["id"] > p["id"]
+
+
+def test_bad_job_flag_is_a_one_line_usage_error(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "runnerfleet.coordinator", "--stuck-timeout", "0",
+         "--data-dir", str(tmp_path / "d")],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        "runnerfleet coordinator: --long-poll-timeout, --trace-update-interval and"
+        " --trace-size-limit must be >= 0; --stuck-timeout and --job-timeout-slack > 0")

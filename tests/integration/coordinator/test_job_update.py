@@ -104,3 +104,14 @@ def test_update_heartbeats_the_runner(coordinator: RunningCoordinator, api: http
     p = take_job(coordinator, api, runner=runner)
     put(api, p, state="running")
     assert admin.get(f"/runners/{runner['id']}").json()["status"] == "online"
+
+
+def test_updates_keep_working_after_the_runner_was_deleted(
+    coordinator: RunningCoordinator, api: httpx.Client, admin: httpx.Client
+) -> None:
+    runner = coordinator.create_runner()
+    p = take_job(coordinator, api, runner=runner)
+    assert admin.delete(f"/runners/{runner['id']}").status_code == 204
+    assert patch(api, p, b"still here\n", 0).status_code == 202
+    r = put(api, p, state="success")
+    assert (r.status_code, r.headers["job-status"]) == (200, "success")
