@@ -262,11 +262,13 @@ class TraceStreamer:
         (5xx, 4xx other than 403/404, no answer) ends one try, and up to
         `final_update_retry_limit` tries are made with back-off 1 s, 2 s, 4 s, … between them.
         Then it gives up with a logged error (the job stays running on GitLab's side).
-        The outcome is in `final_result`.
+        The outcome is in `final_result`; a second call does nothing.
         """
         self._buffer.finish()
         self.stop()
         with self._send_lock:
+            if self.final_result is not None:
+                return
             # gitlab-runner falls back to the default interval so GitLab can set it afresh.
             with self._lock:
                 self._interval = self._default_interval

@@ -248,6 +248,23 @@ def test_the_final_update_gives_up_after_the_retry_limit(
     assert all(token not in r.getMessage() and token not in str(r.__dict__) for r in caplog.records)
 
 
+def test_finish_twice_sends_the_final_state_once(
+    setup: Setup, buffers: Callable[..., TraceBuffer]
+) -> None:
+    job_id, token = _take_job(setup)
+    buffer = buffers(timestamps=False)
+    buffer.write(b"done\n")
+    streamer = _streamer(setup, job_id, token, buffer, Pauses())
+    streamer.start()
+    streamer.finish("success")
+    streamer.finish("failed", "script_failure", 1)
+    assert setup.admin.job(job_id)["updates"][-1:] == ["success"]
+    finals = [e for e in setup.admin.requests("PUT", f"jobs/{job_id}")
+              if e["json"]["state"] != "running"]
+    assert len(finals) == 1
+    _assert_gitlab_has_the_log(setup, job_id, buffer, "success")
+
+
 def test_202_on_the_final_update_waits_gitlabs_interval_and_sends_again(
     setup: Setup, buffers: Callable[..., TraceBuffer]
 ) -> None:
