@@ -118,6 +118,14 @@ def _runner_attributes(
     return body
 
 
+ATTEMPTS_EXTENSION = "runnerfleet.attempts"
+
+
+def attempts_of(response: httpx.Response) -> int:
+    """How many times `GitLabClient.request` sent the call that produced this answer."""
+    return int(response.extensions.get(ATTEMPTS_EXTENSION, 1))
+
+
 class GitLabClient:
     """Talks to one GitLab instance's `/api/v4/` like gitlab-runner's network client."""
 
@@ -205,7 +213,11 @@ class GitLabClient:
         if headers:
             all_headers.update(headers)
 
+        attempts = 0
+
         def send() -> httpx.Response:
+            nonlocal attempts
+            attempts += 1
             # The body bytes are sent again on every attempt.
             return self._transport.send(
                 method, url, headers=all_headers, content=body, params=params
@@ -214,6 +226,8 @@ class GitLabClient:
         response = send_with_rate_limit(
             send, method=method, url=url, clock=self._clock, sleep=self._sleep
         )
+        # Adaptive request concurrency needs to know whether the 429 loop repeated the call.
+        response.extensions[ATTEMPTS_EXTENSION] = attempts
         log.debug(
             "%s %s -> %d (X-Request-Id %s)",
             method, url, response.status_code, response.headers.get("x-request-id", request_id),

@@ -8,19 +8,15 @@ that got no HTTP answer at all raises TransportError.
 
 from __future__ import annotations
 
-import json as jsonlib
 import logging
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from runnerfleet import version
 from runnerfleet.errors import RateLimitError
-from runnerfleet.gitlab.client import GitLabClient
-from runnerfleet.gitlab.ratelimit import send_with_rate_limit
+from runnerfleet.gitlab.client import GitLabClient, attempts_of
 from runnerfleet.log import fields
 from runnerfleet.tokens import shorten_token
 
@@ -192,37 +188,17 @@ def _send(
     content_type: str | None = None,
     params: Mapping[str, str] | None = None,
 ) -> tuple[httpx.Response, bool]:
-    """One API call like `GitLabClient.request`, also telling whether the 429 loop repeated it.
+    """One API call through `GitLabClient.request`, also telling whether the 429 loop repeated it.
 
     The retry flag is what gitlab-runner's adaptive request concurrency reads (commands/multi.go
-    `releaseRequest`), so the job request needs it; `request()` does not expose it.
+    `releaseRequest`).
     """
-    url = client.endpoint_url(path)
-    request_id = uuid.uuid4().hex
-    all_headers = {"User-Agent": version.user_agent(), "X-Request-Id": request_id}
-    body = content
-    if json is not None:
-        body = jsonlib.dumps(json).encode()
-        all_headers["Content-Type"] = "application/json"
-        all_headers["Accept"] = "application/json"
-    elif content_type is not None:
+    all_headers = dict(headers)
+    if content_type is not None and json is None:
         all_headers["Content-Type"] = content_type
-    all_headers.update(headers)
-    attempts = 0
-
-    def send() -> httpx.Response:
-        nonlocal attempts
-        attempts += 1
-        return client._transport.send(method, url, headers=all_headers, content=body, params=params)
-
-    response = send_with_rate_limit(
-        send, method=method, url=url, clock=client._clock, sleep=client._sleep
-    )
-    log.debug(
-        "%s %s -> %d (X-Request-Id %s)",
-        method, url, response.status_code, response.headers.get("x-request-id", request_id),
-    )
-    return response, attempts > 1
+    response = client.request(method, path, json=json, content=content, headers=all_headers,
+                              params=params)
+    return response, attempts_of(response) > 1
 
 
 def _request_id(response: httpx.Response) -> str:
