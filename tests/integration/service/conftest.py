@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -97,10 +98,22 @@ class Admin:
         return [e for e in r.json() if e["method"] == method and e["path"] == "/api/v4/" + path]
 
     def create_runner(self, **params: Any) -> str:
+        return str(self.create_runner_full(**params)["token"])
+
+    def create_runner_full(self, **params: Any) -> dict[str, Any]:
+        """GitLab's whole answer: id, token, token_expires_at."""
         body = {"runner_type": "instance_type", "run_untagged": True, **params}
         r = self.http.post("/api/v4/user/runners", json=body)
         assert r.status_code == 201, r.text
-        return str(r.json()["token"])
+        return dict(r.json())
+
+    def settings(self, **values: Any) -> None:
+        r = self.http.put("/-/settings", json=values)
+        assert r.status_code == 200, r.text
+
+    def cancel(self, job_id: int) -> None:
+        r = self.http.post(f"/-/jobs/{job_id}/cancel")
+        assert r.status_code == 200, r.text
 
 
 class Process:
@@ -240,6 +253,8 @@ def _kill_processes_in(directory: Path) -> None:
 
 
 def _toml(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
