@@ -11,6 +11,18 @@ _lock = threading.Lock()
 _providers: dict[str, ExecutorProvider] = {"shell": ShellExecutorProvider()}
 
 
+def _ssh_based_providers() -> dict[str, ExecutorProvider]:
+    """The SSH-based executors; they need asyncssh, without it they are unknown (runner unhealthy)."""
+    try:
+        from runnerfleet.executors.ssh import SshExecutorProvider
+    except ImportError:  # pragma: no cover - asyncssh is a declared dependency
+        return {}
+    return {"ssh": SshExecutorProvider()}
+
+
+_providers.update(_ssh_based_providers())
+
+
 def register_provider(name: str, provider: ExecutorProvider) -> None:
     """Make `provider` the one used for `executor = "<name>"` (replacing any earlier one)."""
     with _lock:
