@@ -1,14 +1,16 @@
-"""Executor providers by `executor` name (`shell` is always registered)."""
+"""Executor providers by `executor` name (`shell` and `docker` are always registered)."""
 
 from __future__ import annotations
 
 import threading
 
 from runnerfleet.executors.base import ExecutorProvider
+from runnerfleet.executors.docker import DockerExecutorProvider
 from runnerfleet.executors.shell import ShellExecutorProvider
 
 _lock = threading.Lock()
-_providers: dict[str, ExecutorProvider] = {"shell": ShellExecutorProvider()}
+_providers: dict[str, ExecutorProvider] = {"shell": ShellExecutorProvider(),
+                                           "docker": DockerExecutorProvider()}
 
 
 def _ssh_based_providers() -> dict[str, ExecutorProvider]:

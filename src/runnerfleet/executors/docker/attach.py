@@ -1,0 +1,176 @@
+"""Runs one stage script in a container: attach, start, feed the script on stdin, stream the output.
+
+As gitlab-runner's docker executor does: the container's command is a shell reading its script
+from stdin (OpenStdin + StdinOnce), so each start runs one stage; the attach connection carries
+stdin (closed for writing once the script is sent) and the multiplexed stdout/stderr frames
+(8-byte header: stream type, 3 zero bytes, big-endian length). The stage ends when the
+container exits; a cancel or timeout calls `stop` (a background kill sequence) and keeps
+streaming until the container is gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import selectors
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from runnerfleet.executors.docker.daemon import Daemon, DockerDaemonError
+
+POLL_INTERVAL = 0.05
+_READ_SIZE = 64 * 1024
+# After the kill sequence ended, how long the output may stay open before giving up on it.
+_DRAIN_LIMIT = 15.0
+
+
+class OutputSink(Protocol):
+    def write(self, data: bytes) -> int: ...
+
+
+@dataclass(frozen=True)
+class AttachOutcome:
+    """How a stage ended: the container's exit code, or why it could not run (`error`)."""
+
+    exit_code: int | None
+    error: str = ""
+    timed_out: bool = False
+    canceled: bool = False
+    oom_killed: bool = False
+
+
+class _Demux:
+    """Splits the attach stream's frames into stdout and stderr writes."""
+
+    def __init__(self, stdout: OutputSink, stderr: OutputSink) -> None:
+        self._sinks = {1: stdout, 2: stderr}
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> None:
+        self._buffer += data
+        while len(self._buffer) >= 8:
+            size = int.from_bytes(self._buffer[4:8], "big")
+            if len(self._buffer) < 8 + size:
+                return
+            kind = self._buffer[0]
+            payload = bytes(self._buffer[8:8 + size])
+            del self._buffer[:8 + size]
+            sink = self._sinks.get(kind)
+            if sink is not None and payload:
+                sink.write(payload)
+
+
+def run_attached(
+    daemon: Daemon,
+    container: str,
+    script: bytes,
+    *,
+    stdout: OutputSink,
+    stderr: OutputSink,
+    timeout: float | None,
+    cancel_event: threading.Event,
+    stop: Callable[[], None],
+    clock: Callable[[], float] = time.monotonic,
+) -> AttachOutcome:
+    """Start `container` with `script` on its stdin and wait until it exits or must be stopped."""
+    try:
+        sock = daemon.attach(container)
+    except DockerDaemonError as exc:
+        return AttachOutcome(None, error=str(exc))
+    try:
+        daemon.start(container)
+    except DockerDaemonError as exc:
+        sock.close()
+        return AttachOutcome(None, error=str(exc))
+
+    demux = _Demux(stdout, stderr)
+    selector = selectors.DefaultSelector()
+    sock.setblocking(False)
+    pending = memoryview(script)
+    writing = bool(pending)
+    selector.register(sock, selectors.EVENT_READ | (selectors.EVENT_WRITE if writing else 0))
+    if not writing:
+        _close_write(sock)
+
+    deadline = None if timeout is None else clock() + max(timeout, 0.0)
+    timed_out = canceled = False
+    stopper: threading.Thread | None = None
+    stopped_at: float | None = None
+    try:
+        while True:
+            now = clock()
+            if stopper is None:
+                if cancel_event.is_set():
+                    canceled = True
+                elif deadline is not None and now >= deadline:
+                    timed_out = True
+                if canceled or timed_out:
+                    if writing:
+                        writing = False
+                        selector.modify(sock, selectors.EVENT_READ)
+                        _close_write(sock)
+                    stopper = threading.Thread(target=_quietly, args=(stop,), daemon=True,
+                                               name=f"docker-stop-{container[:12]}")
+                    stopper.start()
+            elif stopped_at is None and not stopper.is_alive():
+                stopped_at = now
+            elif stopped_at is not None and now - stopped_at > _DRAIN_LIMIT:
+                break
+            wait = POLL_INTERVAL
+            if stopper is None and deadline is not None:
+                wait = min(wait, max(deadline - now, 0.0))
+            events = selector.select(timeout=wait)
+            eof = False
+            for _, mask in events:
+                if mask & selectors.EVENT_WRITE and writing:
+                    try:
+                        sent = sock.send(pending[:_READ_SIZE])
+                    except BlockingIOError:
+                        sent = 0
+                    except OSError:
+                        sent, pending = 0, memoryview(b"")  # the shell stopped reading
+                    pending = pending[sent:]
+                    if not pending:
+                        writing = False
+                        selector.modify(sock, selectors.EVENT_READ)
+                        _close_write(sock)
+                if mask & selectors.EVENT_READ:
+                    try:
+                        data = sock.recv(_READ_SIZE)
+                    except BlockingIOError:
+                        continue
+                    except OSError:
+                        data = b""
+                    if data:
+                        demux.feed(data)
+                    else:
+                        eof = True
+            if eof:
+                break
+    finally:
+        selector.close()
+        sock.close()
+    if stopper is not None:
+        stopper.join(_DRAIN_LIMIT)
+
+    try:
+        code = daemon.wait(container, timeout=_DRAIN_LIMIT)
+        state = daemon.inspect_container(container).get("State") or {}
+    except DockerDaemonError as exc:
+        return AttachOutcome(None, error=str(exc), timed_out=timed_out, canceled=canceled)
+    return AttachOutcome(code, timed_out=timed_out, canceled=canceled,
+                         oom_killed=bool(state.get("OOMKilled")))
+
+
+def _close_write(sock: socket.socket) -> None:
+    # The daemon closes the container's stdin when the attach stream's write side ends.
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_WR)
+
+
+def _quietly(stop: Callable[[], None]) -> None:
+    with contextlib.suppress(Exception):
+        stop()

@@ -1,0 +1,81 @@
+"""Helpers for docker executor tests: runner configs, jobs through Build, and what is left on the daemon."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+
+from runnerfleet.config import DockerConfig, RunnerConfig
+from runnerfleet.executors.docker import DockerExecutorProvider
+from tests.integration.build.helpers import RUNNER_TOKEN, JobRun, World, payload, start_job
+
+BASE_IMAGE = "runnerfleet/debian:bookworm"
+IMAGES_DIR = Path(__file__).parent / "images"
+PATIENCE = 90.0
+NO_GIT = [{"key": "GIT_STRATEGY", "value": "none"}]
+
+
+def build_test_image(name: str) -> str:
+    """Build (or reuse, docker caches the steps) the test image under images/<name>; its tag."""
+    tag = f"runnerfleet-test/{name}:latest"
+    subprocess.run(["docker", "build", "-q", "-t", tag, str(IMAGES_DIR / name)], check=True,
+                   capture_output=True, text=True)
+    return tag
+
+
+def docker_runner(world: World, **docker: Any) -> RunnerConfig:
+    """A docker runner whose jobs see the world's repository at the same path (file:// URLs work)."""
+    docker.setdefault("image", BASE_IMAGE)
+    docker.setdefault("pull_policy", ["if-not-present"])
+    volumes = docker.pop("volumes", [])
+    docker["volumes"] = [f"{world.root}:{world.root}:ro", *volumes]
+    environment = docker.pop("environment", [])
+    return RunnerConfig(name="docker-runner", token=RUNNER_TOKEN, executor="docker",
+                        environment=environment, docker=DockerConfig(**docker))
+
+
+def start_docker_job(world: World, provider: DockerExecutorProvider, body: dict[str, Any],
+                     runner: RunnerConfig, **kwargs: Any) -> JobRun:
+    return start_job(world, body, runner=runner, provider=provider.for_job(body), **kwargs)
+
+
+def run_docker_job(world: World, provider: DockerExecutorProvider, script: list[str],
+                   runner: RunnerConfig | None = None, **payload_kwargs: Any) -> tuple[Any, str]:
+    body = payload(world, script, **payload_kwargs)
+    run = start_docker_job(world, provider, body, runner or docker_runner(world))
+    result = run.wait(PATIENCE * 2)
+    return result, run.log
+
+
+def wait_until(what: str, check: Callable[[], Any], patience: float = PATIENCE) -> Any:
+    deadline = time.monotonic() + patience
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting for {what}")
+        time.sleep(0.05)
+
+
+def job_resources(job_id: int) -> dict[str, list[str]]:
+    """Names of the containers, networks and non-cache volumes labelled with `job_id`."""
+    client = docker.from_env()
+    try:
+        label = f"com.runnerfleet.job.id={job_id}"
+        containers = [c.name for c in client.containers.list(all=True, filters={"label": label})]
+        networks = [n.name for n in client.networks.list(filters={"label": label})]
+        volumes = [v.name for v in client.volumes.list(filters={"label": label})
+                   if v.attrs.get("Labels", {}).get("com.runnerfleet.type") != "cache"]
+    finally:
+        client.close()
+    return {"containers": containers, "networks": networks, "volumes": volumes}
+
+
+NOTHING_LEFT = {"containers": [], "networks": [], "volumes": []}

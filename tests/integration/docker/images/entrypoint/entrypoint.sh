@@ -1,0 +1,3 @@
+#!/bin/sh
+export PREPARED_BY_ENTRYPOINT=yes
+exec "$@"
