@@ -301,9 +301,14 @@ class DockerExecutor:
 
     def _network(self, cfg: DockerConfig, res: JobResources, ctx: BuildContext) -> tuple[str, bool]:
         """(network to attach containers to, whether services are reached through legacy links)."""
-        if cfg.network_mode:
-            builtin = cfg.network_mode in ("bridge", "default") or cfg.network_mode.startswith("container:")
-            return ("" if builtin else cfg.network_mode), builtin
+        mode = cfg.network_mode
+        if mode:
+            # Only user-defined networks have aliases; only the default bridge has legacy links.
+            if mode in ("bridge", "default"):
+                return "", True
+            if mode in ("none", "host") or mode.startswith("container:"):
+                return "", False
+            return mode, False
         if not ctx.feature_flags.get("FF_NETWORK_PER_BUILD", False):
             return "", True
         network = res.daemon.create_network(f"{res.prefix}-network", res.labels(L.NETWORK),
