@@ -92,7 +92,7 @@ def _same(attribute: str, current: Any, wanted: Any) -> bool:
     if attribute == "tag_list":
         return sorted(set(current or [])) == list(wanted)
     if attribute in ("description", "maintenance_note"):
-        return (current or "") == wanted
+        return bool((current or "") == wanted)
     return bool(current == wanted)
 
 

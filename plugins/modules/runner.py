@@ -437,8 +437,8 @@ class RunnerTask:
         if p["token"]:
             try:
                 known = self.client.verify_runner(p["token"], system_id=p["system_id"] or "")
-                runner = {"id": known.id or None}
-                return self._result(False, runner, runner, runner)
+                kept = {"id": known.id or None}
+                return self._result(False, kept, kept, kept)
             except ApiError as error:
                 if error.status != 403:
                     raise
@@ -446,8 +446,9 @@ class RunnerTask:
         note = p["maintenance_note"] or ""
         if p["identity"]:
             note = compose_note(note, p["identity"])
-        planned = {"description": p["description"] or "", "tags": tags,
-                   "paused": bool(p["paused"]) or p["state"] == "paused"}
+        paused = bool(p["paused"]) or p["state"] == "paused"
+        planned: dict[str, Any] = {"description": p["description"] or "", "tags": tags,
+                                   "paused": paused}
         if self.check:
             return self._result(True, {}, planned, dict(planned, id=None))
         registration = self.client.register_runner(
@@ -458,14 +459,14 @@ class RunnerTask:
             locked=p["locked"] if p["locked"] is not None else True,
             access_level=p["access_level"] or "",
             maximum_timeout=p["maximum_timeout"] or 0,
-            paused=planned["paused"],
+            paused=paused,
             maintenance_note=note,
             info={k: v for k, v in runner_info().items()
                   if k in ("name", "version", "revision", "platform", "architecture")},
         )
-        runner = dict(planned, id=registration.id, token=registration.token,
-                      token_expires_at=_iso(registration.token_expires_at))
-        return self._result(True, {}, dict(planned, id=registration.id), runner)
+        created: dict[str, Any] = {**planned, "id": registration.id, "token": registration.token,
+                                   "token_expires_at": _iso(registration.token_expires_at)}
+        return self._result(True, {}, dict(planned, id=registration.id), created)
 
     # -- state=absent ------------------------------------------------------------------------
 

@@ -145,7 +145,7 @@ def argument_spec() -> dict[str, Any]:
 def _iso(moment: Any) -> str | None:
     if moment is None or moment.year <= 1:  # Go's zero time: no expiry
         return None
-    return moment.isoformat().replace("+00:00", "Z")
+    return str(moment.isoformat()).replace("+00:00", "Z")
 
 
 def existing_system_id(config: Any) -> str | None:
@@ -174,6 +174,17 @@ def verify(config: Any, runner: Any, system_id: str | None) -> tuple[bool | None
     return True, ""
 
 
+def same_gitlab(url: str, base_url: str) -> bool:
+    """Whether a runner entry's URL is the GitLab at `base_url` (an unusable URL is not)."""
+    from runnerfleet.errors import TransportError  # pylint: disable=import-outside-toplevel
+    from runnerfleet.gitlab.client import api_base_url  # pylint: disable=import-outside-toplevel
+
+    try:
+        return api_base_url(url) == base_url
+    except TransportError:
+        return False
+
+
 def gitlab_view(admin: AdminClient, runner_id: int) -> dict[str, Any]:
     details = admin.get_runner(runner_id) if runner_id else None
     if details is None:
@@ -190,7 +201,6 @@ def main() -> None:
     from runnerfleet.config import ConfigFile  # pylint: disable=import-outside-toplevel
     from runnerfleet.errors import RunnerfleetError  # pylint: disable=import-outside-toplevel
     from runnerfleet.gitlab import GitLabClient, TLSSettings  # pylint: disable=import-outside-toplevel
-    from runnerfleet.gitlab.client import api_base_url  # pylint: disable=import-outside-toplevel
 
     try:
         config = ConfigFile.load(p["config_file"])
@@ -209,7 +219,7 @@ def main() -> None:
             }
             if p["verify"]:
                 item["verified"], item["verify_message"] = verify(config, entry, system_id)
-            if admin is not None and api_base_url(entry.url) == admin.client.base_url:
+            if admin is not None and same_gitlab(entry.url, admin.client.base_url):
                 item["gitlab"] = gitlab_view(admin, entry.id)
             runners.append(item)
         if admin is not None:
