@@ -31,6 +31,8 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from runnerfleet.cli import (
+        helpers_artifacts,
+        helpers_cache,
         list_runners,
         register,
         reset_token,
@@ -52,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-format", default=None, help="runner, text, json [$LOG_FORMAT]")
     parser.add_argument("--cpuprofile", default=None, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module in (register, unregister, verify, list_runners, reset_token, run, run_single):
+    for module in (register, unregister, verify, list_runners, reset_token, run, run_single,
+                   helpers_artifacts, helpers_cache):
         module.add_parser(sub)
     sub.add_parser("coordinator", help="run the local GitLab-compatible coordinator (SQLite)",
                    add_help=False)
@@ -73,6 +76,15 @@ def _setup_logging(ns: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    # Job scripts call the helpers (and `--version` as their guard) at every cache/artifact
+    # stage: answer those without loading the rest of the CLI.
+    from runnerfleet.cli.helpers_run import is_helper, run_helper
+
+    if is_helper(args):
+        return run_helper(args)
+    if args in (["--version"], ["-v"]):
+        print(version_text())
+        return 0
     parser = build_parser()
     # Global options come before the command; everything after a passthrough command is its own.
     split = next((i for i, a in enumerate(args) if a in _PASSTHROUGH), None)
@@ -101,3 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `runnerfleet list | head`: the reader left; nothing more to say.
+        sys.stderr.close()
+        return 0

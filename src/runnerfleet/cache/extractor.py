@@ -1,0 +1,134 @@
+"""`cache-extractor`: bring the cache archive up to date from its pre-signed URL, then extract it.
+
+Without `--url` only the local archive is extracted. With one, the remote object is downloaded
+unless the local archive is at least as new as its `Last-Modified` ("is up to date"); the
+download lands in a temporary file that replaces the archive when complete. A missing remote
+object, a failed download or a missing local archive ends with exit status 1: the job script
+then prints "Failed to extract cache" and tries the fallback keys. The job never fails for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from runnerfleet.artifacts.extract import ExtractError, detect_format, extract_zip
+from runnerfleet.artifacts.report import Reporter
+from runnerfleet.artifacts.transport import HttpClient, Response, TransportError, clean_url
+from runnerfleet.cache import metadata
+from runnerfleet.cache.envfile import load_env_file
+from runnerfleet.cache.httpdate import parse_http_date
+from runnerfleet.cache.remote import remote_error
+
+RETRIES = 2
+RETRY_TIME = 1.0
+
+
+@dataclass
+class ExtractOptions:
+    file: str
+    url: str = ""
+    timeout_minutes: int = 10
+    env_file: str = ""
+    retries: int = RETRIES
+    retry_time: float = RETRY_TIME
+
+
+class _Failed(Exception):
+    def __init__(self, text: str, *, retry: bool) -> None:
+        super().__init__(text)
+        self.retry = retry
+
+
+class CacheExtractor:
+    def __init__(self, options: ExtractOptions, *, reporter: Reporter | None = None, wd: str | None = None,
+                 client: HttpClient | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.o = options
+        self.log = reporter or Reporter()
+        self.wd = wd or os.getcwd()
+        timeout = float(options.timeout_minutes * 60 if options.timeout_minutes > 0 else 600)
+        self.client = client or HttpClient(timeout=timeout, response_header_timeout=timeout)
+        self.sleep = sleep
+
+    def run(self) -> int:
+        o = self.o
+        if not o.file:
+            self.log.warning("Missing cache file")
+            return 1
+        if o.env_file:
+            load_env_file(o.env_file)
+        if o.url:
+            for attempt in range(o.retries + 1):
+                try:
+                    self._download()
+                    break
+                except _Failed as exc:
+                    if not exc.retry or attempt >= o.retries:
+                        self.log.warning(str(exc))
+                        return 1
+                    self.sleep(o.retry_time)
+                    self.log.warning("Retrying...", error=str(exc))
+        else:
+            self.log.info("No URL provided, cache will not be downloaded from shared cache server. "
+                          "Instead a local version of cache will be extracted.")
+        path = os.path.join(self.wd, o.file)
+        if not os.path.exists(path):
+            self.log.warning("Cache file does not exist")
+            return 1
+        fmt = detect_format(path)
+        if fmt != "zip":
+            self.log.fatal(f'"{fmt}" format: unsupported archive format')
+            return 1
+        try:
+            extract_zip(path, self.wd, self.log)
+        except ExtractError as exc:
+            self.log.fatal(str(exc))
+            return 1
+        return 0
+
+    def _download(self) -> None:
+        path = os.path.join(self.wd, self.o.file)
+        os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
+        self.log.info("Using presigned URL for cache download")
+        fd, tmp = tempfile.mkstemp(prefix="cache", dir=os.path.dirname(path) or ".")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                try:
+                    local = os.lstat(path).st_mtime
+                except FileNotFoundError:
+                    local = None
+
+                def wanted(response: Response) -> bool:
+                    if response.status != 200:
+                        return False
+                    remote = parse_http_date(response.header("last-modified")) or 0.0
+                    if local is not None and remote <= local:
+                        return False
+                    name = os.path.splitext(os.path.basename(self.o.file))[0]
+                    self.log.info(f"Downloading {name} from {clean_url(self.o.url)}")
+                    return True
+
+                try:
+                    response = self.client.request("GET", self.o.url, into=out, accept_into=wanted)
+                except TransportError as exc:
+                    raise _Failed(str(exc), retry=True) from None
+            if response.status == 404:
+                raise _Failed("file does not exist", retry=False)
+            if response.status != 200:
+                error = remote_error(response)
+                raise _Failed(str(error), retry=error.retry)
+            remote = parse_http_date(response.header("last-modified"))
+            if local is not None and (remote or 0.0) <= local:
+                self.log.info(f"{os.path.basename(self.o.file)} is up to date")
+                return
+            stamp = remote if remote is not None else time.time()
+            os.utime(tmp, (time.time(), stamp))
+            os.replace(tmp, path)
+            metadata.write(path, metadata.from_headers(response.headers))
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
