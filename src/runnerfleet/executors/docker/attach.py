@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import selectors
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -128,7 +129,7 @@ def run_attached(
                 if mask & selectors.EVENT_WRITE and writing:
                     try:
                         sent = sock.send(pending[:_READ_SIZE])
-                    except BlockingIOError:
+                    except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
                         sent = 0
                     except OSError:
                         sent, pending = 0, memoryview(b"")  # the shell stopped reading
@@ -138,16 +139,9 @@ def run_attached(
                         selector.modify(sock, selectors.EVENT_READ)
                         _close_write(sock)
                 if mask & selectors.EVENT_READ:
-                    try:
-                        data = sock.recv(_READ_SIZE)
-                    except BlockingIOError:
-                        continue
-                    except OSError:
-                        data = b""
+                    data, eof = _receive(sock)
                     if data:
                         demux.feed(data)
-                    else:
-                        eof = True
             if eof:
                 break
     finally:
@@ -165,8 +159,29 @@ def run_attached(
                          oom_killed=bool(state.get("OOMKilled")))
 
 
+def _receive(sock: socket.socket) -> tuple[bytes, bool]:
+    """(bytes read now, whether the stream ended); TLS may hold decrypted bytes the selector can't see."""
+    chunks: list[bytes] = []
+    while True:
+        try:
+            data = sock.recv(_READ_SIZE)
+        except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            return b"".join(chunks), False
+        except OSError:
+            return b"".join(chunks), True
+        if not data:
+            return b"".join(chunks), True
+        chunks.append(data)
+        if not (isinstance(sock, ssl.SSLSocket) and sock.pending()):
+            return b"".join(chunks), False
+
+
 def _close_write(sock: socket.socket) -> None:
-    # The daemon closes the container's stdin when the attach stream's write side ends.
+    # The daemon closes the container's stdin when the attach stream's write side ends. TLS has
+    # no half-close in Python's ssl (shutdown drops the session): there the script's own final
+    # `exit` ends the shell instead.
+    if isinstance(sock, ssl.SSLSocket):
+        return
     with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_WR)
 

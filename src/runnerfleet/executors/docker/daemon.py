@@ -115,8 +115,13 @@ class Daemon:
             unreachable = (f"Cannot connect to the Docker daemon at {endpoint.host}. "
                            "Is the docker daemon running?")
             with _api(unreachable):
-                self.api: Any = docker.APIClient(base_url=base_url, version="auto", tls=tls,
+                # A placeholder version: the real one is asked for once trust_env is off.
+                self.api: Any = docker.APIClient(base_url=base_url, tls=tls, version="1.24",
                                                  timeout=API_TIMEOUT, max_pool_size=POOL_SIZE)
+                # requests would let REQUESTS_CA_BUNDLE replace tls_cert_path's ca.pem, and
+                # HTTP(S)_PROXY (meant for jobs) reroute the daemon connection: neither applies.
+                self.api.trust_env = False
+                self.api._version = str(self.api.version(api_version=False)["ApiVersion"])
         except DockerDaemonError:
             self.close()
             raise
