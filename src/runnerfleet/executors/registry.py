@@ -17,9 +17,10 @@ def _ssh_based_providers() -> dict[str, ExecutorProvider]:
     """The SSH-based executors; they need asyncssh, without it they are unknown (runner unhealthy)."""
     try:
         from runnerfleet.executors.ssh import SshExecutorProvider
+        from runnerfleet.executors.virtualbox import VirtualBoxExecutorProvider
     except ImportError:  # pragma: no cover - asyncssh is a declared dependency
         return {}
-    return {"ssh": SshExecutorProvider()}
+    return {"ssh": SshExecutorProvider(), "virtualbox": VirtualBoxExecutorProvider()}
 
 
 _providers.update(_ssh_based_providers())

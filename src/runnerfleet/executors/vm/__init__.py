@@ -1,0 +1,17 @@
+"""The layer VM executors share: base VM selection, names, concurrency slots, waiting for SSH."""
+
+from runnerfleet.executors.vm.images import compile_allowed_images, select_base_vm
+from runnerfleet.executors.vm.names import runner_vm_pattern, vm_name
+from runnerfleet.executors.vm.slots import Slots
+from runnerfleet.executors.vm.ssh_wait import DEFAULT_SSH_WAIT, VmNotResponding, wait_for_ssh
+
+__all__ = [
+    "DEFAULT_SSH_WAIT",
+    "Slots",
+    "VmNotResponding",
+    "compile_allowed_images",
+    "runner_vm_pattern",
+    "select_base_vm",
+    "vm_name",
+    "wait_for_ssh",
+]
