@@ -11,7 +11,6 @@ from runnerfleet.cli.context import CONFIG_FLAG
 from runnerfleet.cli.flags import Flag, add_flags, nest, resolve
 from runnerfleet.config import ConfigFile, RunnerConfig, load_system_id, resolve_config_path
 from runnerfleet.errors import ConfigError, UsageError
-from runnerfleet.executors import get_provider, provider_names
 
 OWN_FLAGS = [
     CONFIG_FLAG,
@@ -66,6 +65,7 @@ def runner_from_args(values: dict[str, Any], settings: dict[str, Any], config_pa
 
 
 def run(ns: argparse.Namespace) -> int:
+    from runnerfleet.executors import get_provider, provider_names
     from runnerfleet.service.single import SingleOptions, SingleRunner, random_system_id
 
     values = resolve(ns, OWN_FLAGS)

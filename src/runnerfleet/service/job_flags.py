@@ -4,7 +4,7 @@ The TraceBuffer must be built before the first byte of the job log, so `FF_TIMES
 `FF_MASK_ALL_DEFAULT_TOKENS` are read here from the raw payload with gitlab-runner's precedence:
 `[runners.feature_flags]`, then a job variable (runner `environment` before the job's own, the
 job's winning), then the default. A payload too malformed to read keeps the defaults; the Build
-reports what is wrong with it.
+reports what is wrong with it. runnerfleet.build is imported when a job needs it, not before.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from runnerfleet.build.featureflags import DEFAULTS, parse_go_bool
 from runnerfleet.config import RunnerConfig
 
 
@@ -33,6 +32,8 @@ def _variable(payload: Mapping[str, Any], runner: RunnerConfig, name: str) -> st
 
 
 def feature_flag(payload: Mapping[str, Any], runner: RunnerConfig, name: str) -> bool:
+    from runnerfleet.build.featureflags import DEFAULTS, parse_go_bool
+
     if name in runner.feature_flags:
         return bool(runner.feature_flags[name])
     text = _variable(payload, runner, name)
@@ -42,6 +43,8 @@ def feature_flag(payload: Mapping[str, Any], runner: RunnerConfig, name: str) ->
 
 def debug_trace(payload: Mapping[str, Any], runner: RunnerConfig) -> bool:
     """CI_DEBUG_TRACE / CI_DEBUG_SERVICES asked for (and not disabled by the runner)."""
+    from runnerfleet.build.featureflags import parse_go_bool
+
     if runner.debug_trace_disabled:
         return False
     return any(parse_go_bool(_variable(payload, runner, name) or "") is True

@@ -21,7 +21,6 @@ from types import FrameType
 
 from runnerfleet.config import RunnerConfig, certs_dir
 from runnerfleet.errors import RunnerfleetError
-from runnerfleet.executors import get_provider
 from runnerfleet.gitlab import request_job
 from runnerfleet.log import fields
 from runnerfleet.service.clients import ClientPool
@@ -83,6 +82,8 @@ class SingleRunner:
         self.events.put(_SIGNALS.get(signal.Signals(signum), str(signum)))
 
     def execute(self) -> int:
+        from runnerfleet.executors import get_provider
+
         runner = self.o.runner
         provider = get_provider(runner.executor)
         if provider is None:
@@ -130,6 +131,8 @@ class SingleRunner:
 
     # -- the loop (its own thread) -------------------------------------------------------------
     def _loop(self) -> None:
+        from runnerfleet.executors import get_provider
+
         try:
             while not self.finished.is_set():
                 provider = get_provider(self.o.runner.executor)
@@ -155,6 +158,8 @@ class SingleRunner:
         self.aborting.wait(seconds)
 
     def _process_build(self) -> None:
+        from runnerfleet.executors import get_provider
+
         runner = self.o.runner
         provider = get_provider(runner.executor)
         info = info_for(runner, provider)

@@ -10,11 +10,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runnerfleet.config import Config, RunnerConfig
 from runnerfleet.errors import RunnerfleetError
-from runnerfleet.executors import ExecutorProvider, get_provider
 from runnerfleet.gitlab import JobRequest, request_job, runner_info
 from runnerfleet.log import fields
 from runnerfleet.service.clients import ClientPool
@@ -22,6 +21,9 @@ from runnerfleet.service.health import HealthTracker
 from runnerfleet.service.job import ActiveJobs, JobRun, JobServices
 from runnerfleet.service.metrics import ServiceMetrics
 from runnerfleet.service.slots import BuildSlots
+
+if TYPE_CHECKING:
+    from runnerfleet.executors import ExecutorProvider
 
 log = logging.getLogger("runnerfleet.service")
 
@@ -89,6 +91,8 @@ class RunnerWorker:
     def process(self, runner: RunnerConfig, requeue: Callable[[RunnerConfig], object] | None = None
                 ) -> bool:
         """One turn; True when a job was received (and has been run)."""
+        from runnerfleet.executors import get_provider  # loaded with the first runner served
+
         fields_ = fields(runner=runner.short_token, runner_name=runner.name)
         provider = get_provider(runner.executor)
         if provider is None:
