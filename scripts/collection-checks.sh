@@ -44,12 +44,13 @@ done
 # pip version ansible-test asks for from the package index like every other requirement.
 install_pip_bootstrap() {
     local version cache
-    version=$("$VENV_BIN/python" - <<'PY'
+    # The pip version ansible-test pins (internal API: if it moves, ansible-test downloads).
+    version=$("$VENV_BIN/python" - 2>/dev/null <<'PY'
 from ansible_test._internal.python_requirements import get_venv_packages
 from ansible_test._internal.host_configs import NativePythonConfig
 print(get_venv_packages(NativePythonConfig(version="3.11", path=""))["pip"])
 PY
-)
+) || return 0
     cache=$HOME/.ansible/test/cache/get_pip_${version//./_}.py
     [[ -f $cache ]] && return 0
     mkdir -p "$(dirname "$cache")"
