@@ -71,3 +71,19 @@ def test_a_runner_gitlab_refuses_is_disabled_after_the_unhealthy_limit(world: Wo
     assert len(refused) == requests_before == 2
     runner.signal(signal.SIGQUIT)
     assert runner.wait() == 0
+
+
+def test_a_broken_config_at_start_is_one_clear_error_and_exit_1(world: World) -> None:
+    world.config.write_text("concurrent = 2\n[[runners]]\n  name = 'x'\n  limit = 'many'\n")
+    runner = world.run()
+    assert runner.wait() == 1
+    assert str(world.config) in runner.output and "limit" in runner.output
+    assert "Traceback" not in runner.output
+
+
+def test_concurrent_0_is_refused_at_start(world: World) -> None:
+    world.write_config({"token": world.admin.create_runner()}, concurrent=0)
+    runner = world.run()
+    assert runner.wait() == 1
+    assert "Current configuration 'concurrent = 0' means that no jobs will be processed" \
+        in runner.output
