@@ -93,3 +93,21 @@ def test_jobs_of_several_runners_are_served_by_one_process(world: World) -> None
                lambda: runner.output.count("Removed job from processing list") == 2)
     runner.signal(signal.SIGQUIT)
     assert runner.wait() == 0
+
+
+def test_job_requests_send_back_gitlabs_last_update_for_long_polling(world: World) -> None:
+    token = world.admin.create_runner()
+    world.write_config({"token": token})
+    runner = world.run()
+
+    def polls() -> list[dict[str, object]]:
+        return world.admin.requests("POST", "jobs/request")
+
+    wait_until("three job requests", lambda: len(polls()) >= 3)
+    bodies = [p["json"] for p in polls()]
+    assert "last_update" not in bodies[0]  # nothing seen yet: the first request goes to "Rails"
+    later = [b for b in bodies[1:] if isinstance(b, dict)]
+    assert later and all(re.fullmatch(r"[0-9a-f]{32}", str(b.get("last_update"))) for b in later)
+    assert all(b.get("system_id") for b in bodies if isinstance(b, dict))
+    runner.signal(signal.SIGQUIT)
+    assert runner.wait() == 0
