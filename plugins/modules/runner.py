@@ -235,15 +235,12 @@ runner:
       returned: when created or reset
 """
 
-from typing import Any  # noqa: E402
+from typing import TYPE_CHECKING, Any  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.runnerfleet.gitlab.plugins.module_utils.engine import (  # noqa: E402
     GITLAB_ARGUMENT_SPEC,
     load_engine,
-)
-from ansible_collections.runnerfleet.gitlab.plugins.module_utils.gitlab_admin import (  # noqa: E402
-    AdminClient,
 )
 from ansible_collections.runnerfleet.gitlab.plugins.module_utils.runner_record import (  # noqa: E402
     RUNNER_TYPES,
@@ -255,6 +252,9 @@ from ansible_collections.runnerfleet.gitlab.plugins.module_utils.runner_record i
     public_view,
     split_note,
 )
+
+if TYPE_CHECKING:  # the engine is imported once load_engine() has found it
+    from runnerfleet.gitlab.admin import AdminClient
 
 
 def argument_spec() -> dict[str, Any]:
@@ -320,6 +320,7 @@ class RunnerTask:
 
     def __init__(self, module: AnsibleModule) -> None:
         from runnerfleet.gitlab import GitLabClient, TLSSettings  # pylint: disable=import-outside-toplevel
+        from runnerfleet.gitlab.admin import AdminClient  # pylint: disable=import-outside-toplevel
 
         self.module = module
         self.p = module.params

@@ -122,16 +122,16 @@ runners:
 """
 
 import platform  # noqa: E402
-from typing import Any  # noqa: E402
+from typing import TYPE_CHECKING, Any  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.runnerfleet.gitlab.plugins.module_utils.engine import (  # noqa: E402
     GITLAB_ARGUMENT_SPEC,
     load_engine,
 )
-from ansible_collections.runnerfleet.gitlab.plugins.module_utils.gitlab_admin import (  # noqa: E402
-    AdminClient,
-)
+
+if TYPE_CHECKING:  # the engine is imported once load_engine() has found it
+    from runnerfleet.gitlab.admin import AdminClient
 
 
 def argument_spec() -> dict[str, Any]:
@@ -160,14 +160,14 @@ def existing_system_id(config: Any) -> str | None:
 
 def verify(config: Any, runner: Any, system_id: str | None) -> tuple[bool | None, str]:
     """(verified, message) for one entry, by the engine's verify call."""
-    from runnerfleet.cli.context import client_for_runner  # pylint: disable=import-outside-toplevel
     from runnerfleet.errors import RunnerfleetError  # pylint: disable=import-outside-toplevel
+    from runnerfleet.gitlab.factory import client_for_runner  # pylint: disable=import-outside-toplevel
 
     if system_id is None:
         return None, (f"not verified: no .runner_system_id next to {config.path} yet (the runner has not run "
                       "on this host)")
     try:
-        with client_for_runner(config, runner) as client:
+        with client_for_runner(config.path, runner) as client:
             client.verify_runner(runner.token, system_id=system_id)
     except RunnerfleetError as error:
         return False, str(error).splitlines()[0]
@@ -201,6 +201,7 @@ def main() -> None:
     from runnerfleet.config import ConfigFile  # pylint: disable=import-outside-toplevel
     from runnerfleet.errors import RunnerfleetError  # pylint: disable=import-outside-toplevel
     from runnerfleet.gitlab import GitLabClient, TLSSettings  # pylint: disable=import-outside-toplevel
+    from runnerfleet.gitlab.admin import AdminClient  # pylint: disable=import-outside-toplevel
 
     try:
         config = ConfigFile.load(p["config_file"])

@@ -12,11 +12,12 @@ from runnerfleet.cli.flags import Flag
 from runnerfleet.config import (
     ConfigFile,
     RunnerConfig,
-    certs_dir,
     load_system_id,
     resolve_config_path,
 )
-from runnerfleet.gitlab import GitLabClient, TLSSettings
+from runnerfleet.gitlab import GitLabClient
+from runnerfleet.gitlab.factory import client_for_runner as factory_client_for_runner
+from runnerfleet.gitlab.factory import client_for_url
 from runnerfleet.log import fields
 
 log = logging.getLogger("runnerfleet.cli")
@@ -65,23 +66,12 @@ def client_for(
     tls_key_file: str | None = None,
 ) -> GitLabClient:
     """One API client for a GitLab URL, with the TLS files the runner entry or flags name."""
-    tls = TLSSettings(
-        ca_file=tls_ca_file or None,
-        cert_file=tls_cert_file or None,
-        key_file=tls_key_file or None,
-        certs_dir=certs_dir(config.path),
-    )
-    return GitLabClient(url, tls=tls)
+    return client_for_url(config.path, url, tls_ca_file=tls_ca_file, tls_cert_file=tls_cert_file,
+                          tls_key_file=tls_key_file)
 
 
 def client_for_runner(config: ConfigFile, runner: RunnerConfig) -> GitLabClient:
-    return client_for(
-        config,
-        runner.url,
-        tls_ca_file=runner.tls_ca_file,
-        tls_cert_file=runner.tls_cert_file,
-        tls_key_file=runner.tls_key_file,
-    )
+    return factory_client_for_runner(config.path, runner)
 
 
 def is_authentication_token(token: str) -> bool:

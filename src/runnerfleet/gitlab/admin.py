@@ -1,10 +1,7 @@
-# Copyright: runnerfleet maintainers
-# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
-"""GitLab's admin runner API (PAT) on top of the engine's GitLabClient.request().
+"""GitLab's admin runner API (personal access token) on top of GitLabClient.request().
 
-These calls belong in runnerfleet.gitlab.GitLabClient; they live here until the engine has them
-(get_runner, list_runners, update_runner, delete_runner, runner_managers, namespace_id).
-No HTTP or TLS code of its own: every request goes through the engine's client.
+Used by the Ansible `runner`/`runner_info` modules: list, show, update and delete runners, list a
+runner's managers, resolve a group or project to its id.
 """
 
 from __future__ import annotations
@@ -52,7 +49,7 @@ class AdminClient:
                                        headers=self._headers)
         if response.status_code not in expect:
             # The engine's one-line error (endpoint, status, GitLab's message, hint).
-            raise self.client._api_error(  # pylint: disable=protected-access
+            raise self.client.api_error(
                 response, method, path, {**_PAT_HINTS, **(hints or {})}
             )
         return response
@@ -83,7 +80,7 @@ class AdminClient:
                 path = "runners"  # not an admin: the runners of the user's groups and projects
                 continue
             if response.status_code != 200:
-                raise self.client._api_error(  # pylint: disable=protected-access
+                raise self.client.api_error(
                     response, "GET", path, _PAT_HINTS
                 )
             items = self._json(response, "GET", path)

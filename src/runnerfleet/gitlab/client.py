@@ -236,7 +236,7 @@ class GitLabClient:
 
     # -- helpers for typed calls -------------------------------------------------------------
 
-    def _api_error(
+    def api_error(
         self, response: httpx.Response, method: str, path: str, hints: Hints
     ) -> ApiError:
         url = self.endpoint_url(path)
@@ -289,7 +289,7 @@ class GitLabClient:
     ) -> dict[str, Any]:
         response = self.request(method, path, json=json, headers=headers)
         if response.status_code != expect:
-            raise self._api_error(response, method, path, hints)
+            raise self.api_error(response, method, path, hints)
         return self._decode_object(response, method, path)
 
     def _decode_object(self, response: httpx.Response, method: str, path: str) -> dict[str, Any]:
@@ -429,7 +429,7 @@ class GitLabClient:
             "POST", "runners/verify", json=body, headers=self._runner_headers(token)
         )
         if response.status_code != 200:
-            raise self._api_error(response, "POST", "runners/verify", hints)
+            raise self.api_error(response, "POST", "runners/verify", hints)
         if response.text.strip() in ("", "200"):
             # GitLab ≤ 16.0 answered a bare `200`: the token is valid, nothing else is known.
             return RunnerRegistration(id=0, token=token, token_expires_at=None)
@@ -464,7 +464,7 @@ class GitLabClient:
     ) -> None:
         response = self.request("DELETE", path, json=dict(body), headers=self._runner_headers(token))
         if response.status_code != 204:
-            raise self._api_error(response, "DELETE", path, hints)
+            raise self.api_error(response, "DELETE", path, hints)
 
     def reset_token(self, token: str) -> TokenReset:
         """`POST /runners/reset_authentication_token`: a new token; the old one dies at once."""
