@@ -51,6 +51,7 @@ class Coordinator:
         # Imported here: the API modules import this one for the type of `app`.
         from runnerfleet.coordinator import (
             admin_api,
+            artifacts_api,
             git_http,
             hooks_api,
             jobs_admin_api,
@@ -64,6 +65,8 @@ class Coordinator:
         hooks_api.register(self.router, self)
         jobs_admin_api.register(self.router, self)
         git_http.register(self.router, self)
+        artifacts_api.register(self.router, self)
+        self._streamed_routes = artifacts_api.STREAMED_ROUTES
         self.jobs.start_housekeeping()
 
     def close(self) -> None:
@@ -75,6 +78,10 @@ class Coordinator:
         if self.base_url:
             return self.base_url.rstrip("/")
         return f"http://{request.header('host') or '127.0.0.1'}"
+
+    def streams_body(self, method: str, path: str) -> bool:
+        """Whether this request's body goes to its handler as a stream (large uploads)."""
+        return any(m == method and rx.fullmatch(path) for m, rx in self._streamed_routes)
 
     def take_fault(self, method: str, path: str) -> Fault | None:
         """The injected fault for an API request, if any (test hooks are never faulted)."""

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from runnerfleet.coordinator import matching, repos
+from runnerfleet.coordinator.artifact_store import ArtifactStore
 from runnerfleet.coordinator.job_store import EXECUTING, Job, JobStore, Project
 from runnerfleet.coordinator.payload import FAILURE_REASONS, build_payload
 from runnerfleet.coordinator.queues import RunnerQueues
@@ -60,6 +61,7 @@ class JobService:
         self.options = options
         self.queues = RunnerQueues()
         self.traces = TraceFiles(data_dir / "traces")
+        self.artifacts = ArtifactStore(store, data_dir / "artifacts")
         self.repos_root = data_dir / "repos"
         self._stop = threading.Event()
         self._housekeeper: threading.Thread | None = None
@@ -127,8 +129,11 @@ class JobService:
         dependencies = [d for i in job.spec.get("dependencies") or []
                         if (d := self.jobs.job_by_id(int(i))) is not None]
         queue_size = len(self.jobs.pending_jobs())
+        archives = {d.id: a for d in dependencies if (a := self.artifacts.available_archive(d.id))}
         return build_payload(job, project, runner, external_url, dependencies, queue_size,
-                             session_url)
+                             session_url,
+                             artifacts_files={i: {"filename": a.filename, "size": a.size}
+                                              for i, a in archives.items()})
 
     # -- lifecycle -----------------------------------------------------------------------------
 

@@ -184,10 +184,23 @@ def job_variables(job: Job) -> list[dict[str, Any]]:
     return out
 
 
+def _dependency(dep: Job, token: str, artifacts_file: dict[str, Any] | None) -> dict[str, Any]:
+    """One `dependencies` entry; the token to download with is the running job's own."""
+    entry: dict[str, Any] = {"id": dep.id, "name": dep.name, "token": token}
+    if artifacts_file is not None:
+        entry["artifacts_file"] = artifacts_file
+    return entry
+
+
 def build_payload(job: Job, project: Project, runner: Runner, external_url: str,
                   dependencies: list[Job], queue_size: int,
-                  session_url: str | None = None) -> dict[str, Any]:
-    """The complete 201 body for `job` as assigned to `runner`."""
+                  session_url: str | None = None,
+                  artifacts_files: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The complete 201 body for `job` as assigned to `runner`.
+
+    `artifacts_files` maps dependency job ids to their downloadable archive (`filename`, `size`);
+    a dependency without one gets no `artifacts_file`, as GitLab's Dependency entity.
+    """
     spec = job.spec
     depth = git_depth(job)
     timeout = min(job.timeout, runner.maximum_timeout) if runner.maximum_timeout else job.timeout
@@ -244,7 +257,8 @@ def build_payload(job: Job, project: Project, runner: Runner, external_url: str,
         "cache": spec.get("cache") or [],
         "credentials": [],
         "features": features,
-        "dependencies": [{"id": d.id, "name": d.name, "token": job.token} for d in dependencies],
+        "dependencies": [_dependency(d, job.token, (artifacts_files or {}).get(d.id))
+                         for d in dependencies],
     }
     payload.update(spec.get("payload_overrides") or {})
     return payload

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import socketserver
 import ssl
@@ -28,6 +29,51 @@ MAX_BODY = 1 << 30
 
 class _BadRequestBody(Exception):
     pass
+
+
+class _StreamedBody:
+    """A request body read on demand (Content-Length or chunked), for routes that stream it."""
+
+    def __init__(self, rfile: Any, chunked: bool, length: int) -> None:
+        self._rfile = rfile
+        self._chunked = chunked
+        self._left = length  # bytes left in the body (Content-Length) or the current chunk
+        self._done = not chunked and length == 0
+
+    def _next_chunk(self) -> None:
+        line = self._rfile.readline(65537)
+        try:
+            size = int(line.split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            raise _BadRequestBody from None
+        if size == 0:
+            while self._rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                pass
+            self._done = True
+        self._left = size
+
+    def read(self, size: int = -1, /) -> bytes:
+        if size < 0:
+            size = 1 << 20
+        while not self._done:
+            if self._left == 0:
+                if not self._chunked:
+                    self._done = True
+                    break
+                self._next_chunk()
+                continue
+            data = self._rfile.read(min(size, self._left))
+            if not data:
+                raise _BadRequestBody
+            self._left -= len(data)
+            if self._left == 0 and self._chunked:
+                self._rfile.readline(3)  # the CRLF after each chunk
+            return bytes(data)
+        return b""
+
+    def drain(self) -> None:
+        while self.read(1 << 20):
+            pass
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -100,6 +146,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind == "drop" and not fault.after_body:
             self._drop(self._request(path, split.query, b""))
             return
+        if app.streams_body(self.command, path) and (fault is None or fault.kind != "drop"):
+            self._serve_streamed(path, split.query, fault)
+            return
         try:
             body = self._read_body()
         except _BadRequestBody:
@@ -123,6 +172,35 @@ class _Handler(BaseHTTPRequestHandler):
         self._log_line = f"{self.command} {request.path} {response.status}"
         self._write(response, head=self.command == "HEAD")
 
+    def _serve_streamed(self, path: str, query: str, fault: Any) -> None:
+        """Like `_serve`, but the handler reads the body from `request.stream` as it arrives."""
+        chunked = "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
+        try:
+            length = 0 if chunked else int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.close_connection = True
+            self._write(message(400, "400 Bad Request"))
+            return
+        request = self._request(path, query, b"")
+        stream = _StreamedBody(self.rfile, chunked, length)
+        request.stream = stream
+        if fault is not None and fault.kind == "delay":
+            time.sleep(fault.seconds)
+        try:
+            response = self.server.app.handle(request, fault=fault, faults_checked=True)
+            stream.drain()  # whatever the handler left unread, so the connection stays usable
+        except _BadRequestBody:
+            self.close_connection = True
+            response = message(400, "400 Bad Request")
+        except Exception as exc:  # the server must answer like GitLab, never drop the connection
+            self.log_error("internal error on %s %s: %s", self.command, request.path, type(exc).__name__)
+            self.close_connection = True
+            response = message(500, "500 Internal Server Error")
+        self._log_line = f"{self.command} {request.path} {response.status}"
+        self._write(response)
+
     def _request(self, path: str, query: str, body: bytes) -> Request:
         return Request(
             method=self.command,
@@ -142,6 +220,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
 
     def _write(self, response: Response, *, head: bool = False) -> None:
+        if response.file_path is not None:
+            self._write_file(response, response.file_path, head=head)
+            return
         self.send_response(response.status)
         for name, value in response.headers:
             self.send_header(name, value)
@@ -150,6 +231,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not head and response.status not in (204, 304):
             self.wfile.write(response.body)
+        self.wfile.flush()
+
+    def _write_file(self, response: Response, file_path: str, *, head: bool) -> None:
+        with open(file_path, "rb") as source:
+            size = os.fstat(source.fileno()).st_size
+            self.send_response(response.status)
+            for name, value in response.headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            if not head:
+                self.wfile.flush()
+                while block := source.read(1 << 20):
+                    self.wfile.write(block)
         self.wfile.flush()
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:

@@ -7,9 +7,15 @@ import re
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from runnerfleet.coordinator.params import InvalidParams
+
+
+class BodyStream(Protocol):
+    """A request body read as it arrives (routes that stream, e.g. artifact uploads)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class HttpError(Exception):
@@ -30,6 +36,8 @@ class Request:
     client_ip: str
     path_params: dict[str, str] = field(default_factory=dict)
     _params: dict[str, Any] | None = None
+    # Set instead of `body` for routes the app streams (`Coordinator.streams_body`).
+    stream: BodyStream | None = None
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -92,6 +100,8 @@ class Response:
     status: int
     body: bytes = b""
     headers: list[tuple[str, str]] = field(default_factory=list)
+    # Sent from disk in blocks instead of `body` (artifact downloads).
+    file_path: str | None = None
 
     def header(self, name: str) -> str | None:
         for key, value in self.headers:
