@@ -318,7 +318,9 @@ class Build:
                     env = executor.prepare(BuildContext(
                         runner=self.runner, trace=self.trace, job_id=payload.id,
                         working_directory=self.working_directory, user=self.user,
-                        feature_flags=self.flags.values))
+                        feature_flags=self.flags.values, payload=payload,
+                        concurrent_id=self.concurrent_id,
+                        concurrent_project_id=self.concurrent_project_id))
                     layout = job_layout(payload, self.runner, env, self.settings,
                                         concurrent_id=self.concurrent_id,
                                         concurrent_project_id=self.concurrent_project_id,

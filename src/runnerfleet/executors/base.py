@@ -16,6 +16,7 @@ from typing import Protocol, runtime_checkable
 
 from runnerfleet.config import RunnerConfig
 from runnerfleet.executors.errors import BuildError
+from runnerfleet.job import JobPayload
 from runnerfleet.trace import TraceBuffer
 
 
@@ -44,6 +45,18 @@ class BuildContext:
     working_directory: Path
     user: str | None = None
     feature_flags: Mapping[str, bool] = field(default_factory=dict)
+    # The job itself: executors that pick an image or a VM from it, name containers after the
+    # concurrency slots or label them with the project need these (the scripts stay opaque).
+    payload: JobPayload | None = None
+    concurrent_id: int = 0
+    concurrent_project_id: int = 0
+
+    @property
+    def image(self) -> str:
+        """The job's `image:` name as GitLab sent it ("" when the job has none)."""
+        if self.payload is None or self.payload.image is None:
+            return ""
+        return self.payload.image.name
 
 
 @dataclass(frozen=True)
