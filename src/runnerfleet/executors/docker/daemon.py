@@ -128,6 +128,11 @@ class Daemon:
         self.api_version: str = str(self.api.api_version)
         self._lock = threading.Lock()
 
+    @property
+    def usable(self) -> bool:
+        """False once an SSH forward has died (the connection must be made again)."""
+        return self._tunnel is None or self._tunnel.alive
+
     def close(self) -> None:
         with contextlib.suppress(Exception):
             if hasattr(self, "api"):

@@ -180,8 +180,8 @@ class DockerExecutor:
                               trace=trace, make_container=lambda svc, config: self._create(
                                   res, f"{svc.name}-wait", L.WAIT, {
                                       **config, "HostConfig": {"NetworkMode": network or "default"}}))
-        links = [f"{s.name}:{alias}" for s in services for alias in all_aliases(s.spec)] \
-            if links_to_services else []
+        links = [*(f"{s.name}:{alias}" for s in services for alias in all_aliases(s.spec)),
+                 *cfg.links] if links_to_services else []
 
         hostname = cfg.hostname or f"{res.prefix}"[:63]
         env = _env_list(runner)
@@ -208,6 +208,8 @@ class DockerExecutor:
         }
         if entrypoint is not None:
             build_config["Entrypoint"] = entrypoint
+        if cfg.mac_address:
+            build_config["MacAddress"] = cfg.mac_address
         if network:
             build_config["NetworkingConfig"] = {"EndpointsConfig": {network: {"Aliases": ["build"]}}}
         self.build_container = self._create(res, f"{res.prefix}-build", L.BUILD, build_config)

@@ -52,8 +52,10 @@ class DockerExecutorProvider:
         endpoint = self.endpoint(cfg)
         with self._lock:
             daemon = self._daemons.get(endpoint)
-            if daemon is not None:
+            if daemon is not None and daemon.usable:
                 return daemon
+            if daemon is not None:
+                daemon.close()
             daemon = Daemon(endpoint, ssh_options=self._ssh_options)
             self._daemons[endpoint] = daemon
         try:

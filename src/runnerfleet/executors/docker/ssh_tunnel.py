@@ -98,6 +98,10 @@ class SshTunnel:
         raise SshTunnelError(f"{self.target.display}: the SSH connection was not ready within "
                              f"{START_TIMEOUT:.0f} s")
 
+    @property
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
     def stop(self) -> None:
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
