@@ -42,7 +42,7 @@ def docker_runner(world: World, **docker: Any) -> RunnerConfig:
 
 def start_docker_job(world: World, provider: DockerExecutorProvider, body: dict[str, Any],
                      runner: RunnerConfig, **kwargs: Any) -> JobRun:
-    return start_job(world, body, runner=runner, provider=provider.for_job(body), **kwargs)
+    return start_job(world, body, runner=runner, provider=provider, **kwargs)
 
 
 def run_docker_job(world: World, provider: DockerExecutorProvider, script: list[str],

@@ -32,7 +32,7 @@ _KILLED_RUNNER = textwrap.dedent("""
     body = payload(world, ["echo started", "sleep 300"], variables=[{"key": "GIT_STRATEGY", "value": "none"}],
                    id=5151)
     runner = docker_runner(world, volumes=["/cache"])
-    run = start_job(world, body, runner=runner, provider=DockerExecutorProvider().for_job(body))
+    run = start_job(world, body, runner=runner, provider=DockerExecutorProvider())
     wait_until("the script to start", lambda: "started" in run.log)
     print("started", flush=True)
     run.wait(600)

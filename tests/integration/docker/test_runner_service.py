@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.coordinator import start_coordinator
-from tests.integration.docker.helpers import BASE_IMAGE, NOTHING_LEFT, job_resources
+from tests.integration.docker.helpers import BASE_IMAGE, NOTHING_LEFT, build_test_image, job_resources
 from tests.integration.service.conftest import World
 
 pytestmark = pytest.mark.integration
@@ -60,6 +60,24 @@ def test_a_job_canceled_in_gitlab_stops_its_container_and_leaves_nothing(service
     job = service.admin.finished(job_id)
     assert job["status"] == "canceled", job["trace"]
     runner.wait_line(rf"Removed job from processing list.*job={job_id}")
+    assert job_resources(job_id) == NOTHING_LEFT
+    runner.signal(signal.SIGQUIT)
+    assert runner.wait() == 0
+
+
+def test_the_jobs_own_image_and_services_from_gitlab_are_used(service: World) -> None:
+    image, web = build_test_image("entrypoint"), build_test_image("webserver")
+    service.write_config({"token": service.admin.create_runner(), "executor": "docker", "docker": DOCKER})
+    runner = service.run()
+    job_id = service.admin.enqueue(
+        "echo prepared=$PREPARED_BY_ENTRYPOINT", "curl -sS --max-time 10 http://web:8000/",
+        image={"name": image},
+        services=[{"name": web, "alias": "web",
+                   "variables": [{"key": "SERVICE_NAME", "value": "from-gitlab"}]}])
+    job = service.admin.finished(job_id)
+    assert job["status"] == "success", job["trace"]
+    assert f"Using Docker executor with image {image} ..." in job["trace"]
+    assert "prepared=yes" in job["trace"] and "service=from-gitlab" in job["trace"]
     assert job_resources(job_id) == NOTHING_LEFT
     runner.signal(signal.SIGQUIT)
     assert runner.wait() == 0

@@ -8,7 +8,7 @@ from runnerfleet.executors.docker.executor import (
     detect_shell_command,
     is_helper_stage,
 )
-from runnerfleet.executors.docker.provider import DockerExecutorProvider, JobBoundProvider
+from runnerfleet.executors.docker.provider import DockerExecutorProvider
 
 __all__ = [
     "HELPER_IMAGE",
@@ -17,7 +17,6 @@ __all__ = [
     "DockerExecutor",
     "DockerExecutorProvider",
     "Endpoint",
-    "JobBoundProvider",
     "KillTimeouts",
     "detect_shell_command",
     "is_helper_stage",

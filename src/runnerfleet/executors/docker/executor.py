@@ -100,9 +100,8 @@ def _variables(runner: RunnerConfig, payload: JobPayload | None) -> JobVariables
 class DockerExecutor:
     """One job on one docker daemon; not shared between jobs (CI_DISPOSABLE_ENVIRONMENT)."""
 
-    def __init__(self, provider: DockerExecutorProvider, payload: JobPayload | None) -> None:
+    def __init__(self, provider: DockerExecutorProvider) -> None:
         self._provider = provider
-        self._payload = payload
         self._trace: TraceBuffer | None = None
         self._daemon: Daemon | None = None
         self._resources: JobResources | None = None
@@ -116,9 +115,7 @@ class DockerExecutor:
     def prepare(self, ctx: BuildContext) -> ExecutorEnvironment:
         runner = ctx.runner
         trace = self._trace = ctx.trace
-        # The pipeline may hand the payload over in the BuildContext; else it was bound at create().
-        bound = getattr(ctx, "payload", None)
-        payload = bound if isinstance(bound, JobPayload) else self._payload
+        payload = ctx.payload
         cfg = self._cfg = runner.docker or DockerConfig()
         shell = runner.shell or "bash"
         if shell not in _SHELLS:

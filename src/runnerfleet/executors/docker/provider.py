@@ -5,14 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from runnerfleet.config import DockerConfig, RunnerConfig
 from runnerfleet.executors.base import Executor, ExecutorFeatures
 from runnerfleet.executors.docker.daemon import Daemon, DockerDaemonError, Endpoint
 from runnerfleet.executors.docker.executor import HELPER_IMAGE, DockerExecutor, KillTimeouts
 from runnerfleet.executors.docker.resources import remove_orphans
-from runnerfleet.job import JobPayload, JobPayloadError
 
 log = logging.getLogger(__name__)
 
@@ -75,17 +73,6 @@ class DockerExecutorProvider:
         for daemon in daemons:
             daemon.close()
 
-    def for_job(self, raw_payload: Mapping[str, Any]) -> JobBoundProvider:
-        """A provider whose executors know this job's image and services (see JobBoundProvider)."""
-        try:
-            payload: JobPayload | None = JobPayload.from_json(dict(raw_payload))
-        except JobPayloadError:
-            payload = None  # the pipeline reports the payload problem itself
-        return JobBoundProvider(self, payload)
-
-    def create_for(self, payload: JobPayload | None) -> DockerExecutor:
-        return DockerExecutor(self, payload)
-
     # -- ExecutorProvider -------------------------------------------------------------------------
 
     @property
@@ -96,7 +83,7 @@ class DockerExecutorProvider:
         return True
 
     def create(self) -> Executor:
-        return DockerExecutor(self, None)
+        return DockerExecutor(self)
 
     def acquire(self, runner: RunnerConfig) -> object | None:
         return None
@@ -110,39 +97,3 @@ class DockerExecutorProvider:
     def default_shell(self) -> str:
         return "bash"
 
-
-class JobBoundProvider:
-    """The docker provider for one job: `create()` gives executors that know the job's payload.
-
-    runnerfleet's BuildContext does not carry the payload yet; until it does (a `payload`
-    attribute, which the executor prefers), `Build(..., provider=provider.for_job(raw))` hands
-    the job's `image` and `services` to the executor.
-    """
-
-    name = "docker"
-
-    def __init__(self, provider: DockerExecutorProvider, payload: JobPayload | None) -> None:
-        self.provider = provider
-        self.payload = payload
-
-    @property
-    def shared(self) -> bool:
-        return False
-
-    def can_create(self) -> bool:
-        return True
-
-    def create(self) -> Executor:
-        return self.provider.create_for(self.payload)
-
-    def acquire(self, runner: RunnerConfig) -> object | None:
-        return None
-
-    def release(self, runner: RunnerConfig, data: object | None) -> None:
-        pass
-
-    def features(self) -> ExecutorFeatures:
-        return self.provider.features()
-
-    def default_shell(self) -> str:
-        return "bash"
