@@ -70,6 +70,8 @@ class CacheArchiver:
             return 1
         if o.env_file:
             load_env_file(o.env_file)
+            # The runner passes the metadata in the env file (CACHE_METADATA), like gitlab-runner.
+            o.metadata = o.metadata or os.environ.get("CACHE_METADATA", "")
         self._rename_alternate()
         files = collect(self.wd, [expand(p) for p in o.paths], exclude=[expand(p) for p in o.exclude],
                         untracked=o.untracked, reporter=self.log)

@@ -6,6 +6,7 @@ import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from runnerfleet.config import RunnerConfig
 from runnerfleet.job.payload import JobPayload
 from runnerfleet.job.variables import JobVariables
 from runnerfleet.shells.layout import tmp_dir as default_tmp_dir
@@ -20,6 +21,13 @@ class BuildInfo:
     `variables` is the complete list in precedence order (see `predefined_variables`), not yet
     expanded. `project_dir` and `tmp_dir` must be absolute: scripts `cd` around and git needs
     absolute include paths. `trace_sections` defaults to what GitLab announced in the payload.
+
+    Cache and artifact stages also need `cache_dir` (the job's local cache dir,
+    `<cache_dir>/<namespace>/<project>`; empty disables the cache with gitlab-runner's notice),
+    `runner` (its `url`, `[runners.cache]` and `[runners.artifact]`; without it the artifact
+    URL falls back to CI_SERVER_URL) and `runner_command`, the helper the scripts call where
+    the job runs: None means this runnerfleet's own executable (shell executor), "" means the
+    executor has none ("... is not supported by this executor.").
     """
 
     payload: JobPayload
@@ -37,6 +45,9 @@ class BuildInfo:
     trace_sections: bool | None = None
     debug_trace_disabled: bool = False
     job_status: str = "running"
+    cache_dir: str = ""
+    runner: RunnerConfig | None = None
+    runner_command: str | None = None
 
     def __post_init__(self) -> None:
         if not self.tmp_dir:

@@ -1,4 +1,4 @@
-"""Stage script generators for bash/sh: one function per stage of the job pipeline (engine §5.2-5.5, §5.9)."""
+"""Stage script generators for bash/sh: one function per stage of the job pipeline (engine §5.2-5.9)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 from runnerfleet.job.variables import JobVariables, Variable
+from runnerfleet.shells import artifact_stages, cache_stages
 from runnerfleet.shells.build_info import BuildInfo
 from runnerfleet.shells.errors import ShellScriptError
 from runnerfleet.shells.writer import ShellWriter
@@ -338,25 +339,40 @@ def cleanup_file_variables(build: BuildInfo, shell: str = "bash") -> str:
     return stage.script()
 
 
-# -- stages owned by the artifacts/cache work ------------------------------------------------------
+# -- cache and artifacts (engine spec §5.7, §5.8) ----------------------------------------------------
+def _transfer_stage(name: str, build: BuildInfo, shell: str,
+                    write: Callable[[ShellWriter], bool]) -> str | None:
+    """Exports, `cd` to the project dir, then the body; None when the body had nothing to do."""
+    stage = _Stage(name, build, shell)
+    with stage as w:
+        _write_exports(w, build, _job_variables(build))
+        w.cd(build.project_dir)
+        has_work = write(w)
+    return stage.script() if has_work else None
+
+
 def restore_cache(build: BuildInfo, shell: str = "bash") -> str | None:
-    """Cache extraction belongs to the cache work; until it lands this stage has nothing to do."""
-    return None
+    """cache-extractor for each cache entry, fallback keys after a failure; never fails the job."""
+    return _transfer_stage("restore_cache", build, shell, lambda w: cache_stages.write_restore(w, build))
 
 
 def download_artifacts(build: BuildInfo, shell: str = "bash") -> str | None:
-    """Artifact download belongs to the artifacts work; until it lands this stage has nothing to do."""
-    return None
+    """artifacts-downloader for each dependency with an artifacts file."""
+    return _transfer_stage("download_artifacts", build, shell,
+                           lambda w: artifact_stages.write_download(w, build))
 
 
-def archive_cache(build: BuildInfo, shell: str = "bash") -> str | None:
-    """Cache archiving belongs to the cache work; until it lands this stage has nothing to do."""
-    return None
+def archive_cache(build: BuildInfo, shell: str = "bash", *, on_success: bool = True) -> str | None:
+    """cache-archiver for each cache entry whose `when` matches the job's outcome."""
+    name = "archive_cache" if on_success else "archive_cache_on_failure"
+    return _transfer_stage(name, build, shell, lambda w: cache_stages.write_archive(w, build, on_success))
 
 
-def upload_artifacts(build: BuildInfo, shell: str = "bash") -> str | None:
-    """Artifact upload belongs to the artifacts work; until it lands this stage has nothing to do."""
-    return None
+def upload_artifacts(build: BuildInfo, shell: str = "bash", *, on_success: bool = True) -> str | None:
+    """artifacts-uploader for each artifact whose `when` matches the job's outcome."""
+    name = "upload_artifacts_on_success" if on_success else "upload_artifacts_on_failure"
+    return _transfer_stage(name, build, shell,
+                           lambda w: artifact_stages.write_upload(w, build, on_success))
 
 
 _GENERATORS: dict[str, Callable[[BuildInfo, str], str | None]] = {
@@ -367,9 +383,9 @@ _GENERATORS: dict[str, Callable[[BuildInfo, str], str | None]] = {
     "download_artifacts": download_artifacts,
     "after_script": after_script,
     "archive_cache": archive_cache,
-    "archive_cache_on_failure": archive_cache,
+    "archive_cache_on_failure": lambda build, shell: archive_cache(build, shell, on_success=False),
     "upload_artifacts_on_success": upload_artifacts,
-    "upload_artifacts_on_failure": upload_artifacts,
+    "upload_artifacts_on_failure": lambda build, shell: upload_artifacts(build, shell, on_success=False),
     "cleanup_file_variables": cleanup_file_variables,
 }
 
