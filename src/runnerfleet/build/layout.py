@@ -142,4 +142,7 @@ def build_info(
         feature_flags=dict(feature_flags),
         trace_sections=False,
         debug_trace_disabled=runner.debug_trace_disabled,
+        # Cache and artifact stages: the job's local cache dir and the runner's url/cache config.
+        cache_dir=layout.cache_dir,
+        runner=runner,
     )
