@@ -475,6 +475,9 @@ class TraceStreamer:
                 return UpdateOutcome.FAILED, accept_started
             self._set_interval(result.update_interval)
             outcome = update_outcome(result)
+            if outcome is UpdateOutcome.ABORT and result.status == 200 and result.job_status == state:
+                # GitLab answers a final `failed` with `Job-Status: failed`: that is the state taken.
+                return UpdateOutcome.DONE, accept_started
             if outcome is UpdateOutcome.ABORT:
                 log.warning(
                     "GitLab ended the job (Job-Status %s, %d) on its final update",
