@@ -11,6 +11,7 @@ from tests.integration.docker.helpers import (
     NOTHING_LEFT,
     docker_runner,
     job_resources,
+    run_docker_job,
     start_docker_job,
     wait_until,
 )
@@ -63,4 +64,30 @@ def test_a_script_ignoring_sigterm_is_killed_by_docker_stop(
     wait_until("the script to start", lambda: "started\n" in run.log)
     run.build.cancel(graceful=False)
     assert run.wait().state == "canceled"
+    assert job_resources(4242) == NOTHING_LEFT
+
+
+def test_abort_during_a_helper_stage_stops_it_and_leaves_nothing_behind(
+        world: World, provider: DockerExecutorProvider) -> None:
+    runner = docker_runner(world)
+    runner.pre_get_sources_script = "echo in-the-helper; sleep 300"
+    body = payload(world, ["echo never-runs"])
+    run = start_docker_job(world, provider, body, runner)
+    wait_until("the helper stage to start", lambda: "in-the-helper\n" in run.log)
+    run.build.cancel(graceful=False)
+    assert run.wait().state == "canceled"
+    assert "never-runs\n" not in run.log
+    assert job_resources(4242) == NOTHING_LEFT
+
+
+def test_get_sources_timeout_kills_the_helper_stage(world: World, provider: DockerExecutorProvider) -> None:
+    from runnerfleet.config import Duration
+
+    runner = docker_runner(world)
+    runner.pre_get_sources_script = "echo in-the-helper; sleep 300"
+    runner.get_sources_timeout = Duration.from_seconds(3)
+    result, log = run_docker_job(world, provider, ["echo never-runs"], runner=runner)
+    assert result.state == "failed" and result.failure_reason == "job_execution_timeout"
+    assert "get sources timeout: exceeded timeout of 3s" in log
+    assert "never-runs\n" not in log
     assert job_resources(4242) == NOTHING_LEFT

@@ -86,7 +86,56 @@ def run_attached(
     except DockerDaemonError as exc:
         sock.close()
         return AttachOutcome(None, error=str(exc))
+    timed_out, canceled = _stream(sock, script, stdout, stderr, timeout, cancel_event, stop, clock,
+                                  f"docker-stop-{container[:12]}")
+    try:
+        code = daemon.wait(container, timeout=_DRAIN_LIMIT)
+        state = daemon.inspect_container(container).get("State") or {}
+    except DockerDaemonError as exc:
+        return AttachOutcome(None, error=str(exc), timed_out=timed_out, canceled=canceled)
+    return AttachOutcome(code, timed_out=timed_out, canceled=canceled,
+                         oom_killed=bool(state.get("OOMKilled")))
 
+
+def run_exec(
+    daemon: Daemon,
+    container: str,
+    command: list[str],
+    script: bytes,
+    *,
+    stdout: OutputSink,
+    stderr: OutputSink,
+    timeout: float | None,
+    cancel_event: threading.Event,
+    stop: Callable[[str], None],
+    clock: Callable[[], float] = time.monotonic,
+) -> AttachOutcome:
+    """Run `command` in the running `container` with `script` on its stdin (one exec per stage)."""
+    try:
+        exec_id, sock = daemon.exec_attached(container, command)
+    except DockerDaemonError as exc:
+        return AttachOutcome(None, error=str(exc))
+    timed_out, canceled = _stream(sock, script, stdout, stderr, timeout, cancel_event,
+                                  lambda: stop(exec_id), clock, f"docker-stop-exec-{exec_id[:12]}")
+    try:
+        code = daemon.exec_exit_code(exec_id, _DRAIN_LIMIT)
+    except DockerDaemonError as exc:
+        return AttachOutcome(None, error=str(exc), timed_out=timed_out, canceled=canceled)
+    return AttachOutcome(code, timed_out=timed_out, canceled=canceled)
+
+
+def _stream(
+    sock: socket.socket,
+    script: bytes,
+    stdout: OutputSink,
+    stderr: OutputSink,
+    timeout: float | None,
+    cancel_event: threading.Event,
+    stop: Callable[[], None],
+    clock: Callable[[], float],
+    stopper_name: str,
+) -> tuple[bool, bool]:
+    """Feed `script`, stream the output until the stream ends; (timed out, canceled)."""
     demux = _Demux(stdout, stderr)
     selector = selectors.DefaultSelector()
     sock.setblocking(False)
@@ -114,7 +163,7 @@ def run_attached(
                         selector.modify(sock, selectors.EVENT_READ)
                         _close_write(sock)
                     stopper = threading.Thread(target=_quietly, args=(stop,), daemon=True,
-                                               name=f"docker-stop-{container[:12]}")
+                                               name=stopper_name)
                     stopper.start()
             elif stopped_at is None and not stopper.is_alive():
                 stopped_at = now
@@ -150,13 +199,7 @@ def run_attached(
     if stopper is not None:
         stopper.join(_DRAIN_LIMIT)
 
-    try:
-        code = daemon.wait(container, timeout=_DRAIN_LIMIT)
-        state = daemon.inspect_container(container).get("State") or {}
-    except DockerDaemonError as exc:
-        return AttachOutcome(None, error=str(exc), timed_out=timed_out, canceled=canceled)
-    return AttachOutcome(code, timed_out=timed_out, canceled=canceled,
-                         oom_killed=bool(state.get("OOMKilled")))
+    return timed_out, canceled
 
 
 def _receive(sock: socket.socket) -> tuple[bytes, bool]:

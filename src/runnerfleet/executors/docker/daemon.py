@@ -12,6 +12,7 @@ import importlib
 import os
 import socket
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -189,6 +190,33 @@ class Daemon:
     def inspect_container(self, container: str) -> dict[str, Any]:
         with _api(f"inspect container {container[:12]}"):
             return dict(self.api.inspect_container(container))
+
+    def exec_attached(self, container: str, command: list[str]) -> tuple[str, socket.socket]:
+        """Start `command` in a running container; (exec id, socket like `attach`'s)."""
+        with _api(f"exec in container {container[:12]}"):
+            created = self.api.exec_create(container, command, stdin=True, stdout=True, stderr=True)
+            sock = self.api.exec_start(created["Id"], socket=True)
+        raw = getattr(sock, "_sock", sock)
+        if not isinstance(raw, socket.socket):
+            raise DockerDaemonError(f"exec in container {container[:12]}: unsupported transport "
+                                    f"{type(raw).__name__}")
+        return str(created["Id"]), raw
+
+    def exec_running(self, exec_id: str) -> bool:
+        with _api(f"inspect exec {exec_id[:12]}"):
+            return bool(self.api.exec_inspect(exec_id).get("Running"))
+
+    def exec_exit_code(self, exec_id: str, timeout: float) -> int:
+        """The exit code of an exec once it has ended (the stream may close just before that)."""
+        end = time.monotonic() + timeout
+        while True:
+            with _api(f"inspect exec {exec_id[:12]}"):
+                info = self.api.exec_inspect(exec_id)
+            if not info.get("Running") and info.get("ExitCode") is not None:
+                return int(info["ExitCode"])
+            if time.monotonic() >= end:
+                raise DockerDaemonError(f"exec {exec_id[:12]} did not end within {timeout:.0f} s")
+            time.sleep(0.02)
 
     def exec_detached(self, container: str, command: list[str]) -> None:
         with _api(f"exec in container {container[:12]}"):

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from runnerfleet.config import DockerConfig, RunnerConfig
 from runnerfleet.executors.base import BuildContext, ExecutorEnvironment, StageResult
 from runnerfleet.executors.docker import labels as L
-from runnerfleet.executors.docker.attach import run_attached
+from runnerfleet.executors.docker.attach import AttachOutcome, run_attached, run_exec
 from runnerfleet.executors.docker.daemon import Daemon, DockerDaemonError, NotFound
 from runnerfleet.executors.docker.images import check_allowed, obtain, pull_policies
 from runnerfleet.executors.docker.options import (
@@ -58,8 +58,12 @@ _SHELLS = {
              "/bin/sh", "/busybox/sh"),
     "sh": ("/usr/local/bin/sh", "/usr/bin/sh", "/bin/sh", "/busybox/sh"),
 }
-# Sent into the build container on cancel/timeout: SIGTERM to every process but PID 1 (and itself).
+# Sent into a container on cancel/timeout: SIGTERM to every process but PID 1 (and itself).
 _TERM_ALL = "kill -TERM -1 2>/dev/null; exit 0"
+_KILL_ALL = "kill -KILL -1 2>/dev/null; exit 0"
+# The helper container's PID 1: it only waits; each helper stage is an exec with the script on
+# stdin (an exec costs a fraction of a container start, and the helper image has no entrypoint).
+_HELPER_KEEPALIVE = ["sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"]
 
 
 def detect_shell_command(shell: str) -> list[str]:
@@ -108,6 +112,8 @@ class DockerExecutor:
         self._cfg = DockerConfig()
         self.build_container: str | None = None
         self.helper_container: str | None = None
+        self._helper_started = False
+        self._shell = "bash"
         self.kill_timeouts = provider.kill_timeouts
 
     # -- prepare ------------------------------------------------------------------------------
@@ -117,7 +123,7 @@ class DockerExecutor:
         trace = self._trace = ctx.trace
         payload = ctx.payload
         cfg = self._cfg = runner.docker or DockerConfig()
-        shell = runner.shell or "bash"
+        shell = self._shell = runner.shell or "bash"
         if shell not in _SHELLS:
             raise BuildError(f'runners.shell "{shell}" is not supported by the docker executor, '
                              "use bash or sh",
@@ -184,13 +190,12 @@ class DockerExecutor:
         env = _env_list(runner)
         self.helper_container = self._create(res, f"{res.prefix}-helper", L.HELPER, {
             "Image": helper_image,
-            "Cmd": detect_shell_command(shell),
+            "Cmd": _HELPER_KEEPALIVE,
             "Entrypoint": [],
             "Env": env,
             "Hostname": hostname,
             "HostConfig": build_host_config(cfg, mounts, network_mode=network or cfg.network_mode,
                                             links=links, helper=True),
-            **self._attach_settings(),
         })
         entrypoint = self._entrypoint(cfg, job_image.entrypoint if job_image else None, trace)
         build_config: dict[str, Any] = {
@@ -366,12 +371,16 @@ class DockerExecutor:
             return StageResult(None, BuildError("the job's containers were not created",
                                                 failure_reason=FailureReason.RUNNER_SYSTEM_FAILURE))
         daemon = self._daemon
-        outcome = run_attached(
-            daemon, container, script.encode(),
-            stdout=self._trace.stream(STREAM_WORK, STDOUT), stderr=self._trace.stream(STREAM_WORK, STDERR),
-            timeout=timeout, cancel_event=cancel_event,
-            stop=lambda: self._stop(daemon, container, helper),
-        )
+        stdout, stderr = self._trace.stream(STREAM_WORK, STDOUT), self._trace.stream(STREAM_WORK, STDERR)
+        if helper:
+            outcome = self._start_helper(daemon, container) or run_exec(
+                daemon, container, detect_shell_command(self._shell), script.encode(),
+                stdout=stdout, stderr=stderr, timeout=timeout, cancel_event=cancel_event,
+                stop=lambda exec_id: self._stop_exec(daemon, container, exec_id))
+        else:
+            outcome = run_attached(
+                daemon, container, script.encode(), stdout=stdout, stderr=stderr,
+                timeout=timeout, cancel_event=cancel_event, stop=lambda: self._stop(daemon, container))
         if outcome.error:
             reason = FailureReason.RUNNER_SYSTEM_FAILURE
             message = outcome.error
@@ -394,7 +403,33 @@ class DockerExecutor:
         error = BuildError(message, failure_reason=FailureReason.SCRIPT_FAILURE, exit_code=code)
         return StageResult(code, error, outcome.timed_out, outcome.canceled)
 
-    def _stop(self, daemon: Daemon, container: str, helper: bool) -> None:
+    def _start_helper(self, daemon: Daemon, container: str) -> AttachOutcome | None:
+        """Start the helper container before its first stage; the outcome when that failed."""
+        if self._helper_started:
+            return None
+        try:
+            daemon.start(container)
+        except DockerDaemonError as exc:
+            return AttachOutcome(None, error=str(exc))
+        self._helper_started = True
+        return None
+
+    def _stop_exec(self, daemon: Daemon, container: str, exec_id: str) -> None:
+        """§5.10 for a helper stage: SIGTERM, then SIGKILL, to every process but the helper's PID 1."""
+        timeouts = self.kill_timeouts
+        for script, wait in ((_TERM_ALL, timeouts.graceful), (_KILL_ALL, timeouts.force)):
+            with contextlib.suppress(DockerDaemonError):
+                daemon.exec_detached(container, ["sh", "-c", script])
+            end = time.monotonic() + wait
+            while time.monotonic() < end:
+                try:
+                    if not daemon.exec_running(exec_id):
+                        return
+                except DockerDaemonError:
+                    return
+                time.sleep(0.1)
+
+    def _stop(self, daemon: Daemon, container: str) -> None:
         """§5.10: SIGTERM every process but PID 1, wait; `docker stop` (SIGTERM, then SIGKILL); wait."""
         timeouts = self.kill_timeouts
         with contextlib.suppress(DockerDaemonError):
@@ -436,6 +471,7 @@ class DockerExecutor:
                 if self._trace is not None:
                     self._trace.warning(f"Cleanup: {problem}")
         self.build_container = self.helper_container = None
+        self._helper_started = False
 
 
 def _glob(pattern: str, name: str) -> bool:
