@@ -8,6 +8,7 @@ import pytest
 
 from tests.fixtures.coordinator import RunningCoordinator
 from tests.integration.artifacts.helpers import Api
+from tests.integration.cache.s3server import S3Server, start_s3_server
 
 
 @pytest.fixture
@@ -17,3 +18,13 @@ def api(coordinator: RunningCoordinator) -> Iterator[Api]:
         yield client
     finally:
         client.close()
+
+
+@pytest.fixture
+def s3_server() -> Iterator[S3Server]:
+    """A moto S3 server on loopback with the `runner-cache` bucket."""
+    server = start_s3_server()
+    try:
+        yield server
+    finally:
+        server.stop()
