@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 python=${PYTHON:-.venv/bin/python}
 version=$("$python" -c 'from runnerfleet.version import VERSION; print(VERSION)')
 tag="runnerfleet/helper:$version"
-source_id=$( (cat pyproject.toml docker/helper/Dockerfile; find src -name '*.py' -print0 | sort -z | xargs -0 cat) \
+source_id=$( (cat pyproject.toml images/helper/Dockerfile; find src -name '*.py' -print0 | sort -z | xargs -0 cat) \
   | sha256sum | cut -c1-16)
 if [ "${1:-}" != "--force" ] && \
    [ "$(docker image inspect -f '{{index .Config.Labels "runnerfleet.source"}}' "$tag" 2>/dev/null)" = "$source_id" ]; then
@@ -23,6 +23,6 @@ cp -r pyproject.toml README.md src "$ctx/tree/"
 find "$ctx/tree" -name __pycache__ -prune -exec rm -rf {} +
 "$python" -m pip wheel -q --wheel-dir "$ctx/wheels" "$ctx/tree" pip 2> >(grep -v "is ignored: it is neither" >&2) >/dev/null
 rm -rf "$ctx/tree"
-cp docker/helper/Dockerfile "$ctx/"
+cp images/helper/Dockerfile "$ctx/"
 docker build -q --build-arg VERSION="$version" --label runnerfleet.source="$source_id" -t "$tag" "$ctx" >/dev/null
 echo "helper image: built $tag"

@@ -8,7 +8,6 @@ Containers, networks and volumes are described with the Engine API's own JSON sh
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import socket
 import threading
@@ -17,14 +16,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import docker
+import docker.errors
+import docker.tls
+
 from runnerfleet.errors import RunnerfleetError
 from runnerfleet.executors.docker.ssh_tunnel import SshTunnel, SshTunnelError, parse_ssh_host
-
-# Imported by name: the repository's own docker/ directory (the helper image's Dockerfile) would
-# otherwise be taken by mypy for the SDK package. The SDK ships no types, so Any loses nothing.
-docker: Any = importlib.import_module("docker")
-importlib.import_module("docker.errors")
-importlib.import_module("docker.tls")
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 # Each running stage holds one hijacked attach connection; 8+ parallel jobs need a larger pool.
