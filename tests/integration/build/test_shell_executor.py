@@ -126,7 +126,8 @@ def _alive(pid: int) -> bool:
 def test_a_setsid_helper_that_keeps_the_output_open_is_stopped_too(tmp_path: Path) -> None:
     marker = tmp_path / "helper"
     script = f"setsid sh -c 'echo $$ > {marker}; exec sleep 1000' &\nexit 0\n"
-    outcome, _, _ = _run(script, timeout=1.0, graceful_kill_timeout=5.0)
+    # The timeout leaves the helper time to start even on a loaded 2-core machine.
+    outcome, _, _ = _run(script, timeout=3.0, graceful_kill_timeout=5.0)
     helper = int(wait_for_file(marker))
     assert outcome.timed_out
     assert not _alive(helper)
