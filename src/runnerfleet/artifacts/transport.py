@@ -10,15 +10,17 @@ request bodies (chunked when their length is unknown) and response bodies into f
 from __future__ import annotations
 
 import base64
-import http.client
 import os
-import socket
-import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    # Loaded when a request is made: local-only cache helpers never pay for ssl/http.client.
+    import http.client
+    import ssl
 
 COPY_BLOCK = 1 << 20
 ERROR_BODY_LIMIT = 64 * 1024
@@ -61,6 +63,8 @@ def default_certs_dir() -> str:
 
 
 def ssl_context(host: str, env: Mapping[str, str]) -> ssl.SSLContext:
+    import ssl
+
     ctx = ssl.create_default_context()
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     for ca in (env.get("CI_SERVER_TLS_CA_FILE", ""), os.path.join(default_certs_dir(), f"{host}.crt")):
@@ -143,6 +147,8 @@ class HttpClient:
         self.env = dict(os.environ if env is None else env)
 
     def _connect(self, url: str) -> tuple[http.client.HTTPConnection, str, dict[str, str]]:
+        import http.client
+
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise TransportError(f"{clean_url(url)}: not an http(s) URL")
@@ -188,6 +194,10 @@ class HttpClient:
         When `into` is given and `accept_into(response)` holds, the response body is copied into
         it instead of being kept. TransportError for every failure to get an answer.
         """
+        import http.client
+        import socket
+        import ssl
+
         deadline = time.monotonic() + self.timeout
         conn, target, proxy_headers = self._connect(url)
         try:
@@ -251,6 +261,8 @@ class HttpClient:
     @staticmethod
     def _late_answer(conn: http.client.HTTPConnection, url: str,
                      exc: OSError) -> http.client.HTTPResponse:
+        import http.client
+
         try:
             return conn.getresponse()
         except (OSError, http.client.HTTPException):

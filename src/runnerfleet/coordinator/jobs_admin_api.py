@@ -22,7 +22,8 @@ Jobs
         variables          [{key, value, masked, file, raw, public}] after the predefined CI_* set
         steps              [{name, script, timeout, when, allow_failure}] used as given, or
         before_script + script → step "script"; after_script → step "after_script"
-        image, services, artifacts, cache, hooks, dependencies [job ids], allow_git_fetch true,
+        image, services, artifacts, cache (a `key: {files|files_commits, prefix}` is computed from
+        the repository as GitLab does), hooks, dependencies [job ids], allow_git_fetch true,
         git_depth 20, features {...} merged into the payload's features,
         required_features [...] (also derived from artifacts/cache/steps as GitLab does),
         payload_overrides {...} merged last into the payload (malformed-payload tests)
@@ -46,6 +47,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from runnerfleet.cache.filekeys import resolve_cache_keys
 from runnerfleet.coordinator import repos
 from runnerfleet.coordinator.entities import iso_time
 from runnerfleet.coordinator.job_store import Job
@@ -237,6 +239,9 @@ def register(router: Router, app: Coordinator) -> None:
             if key in p
         }
         spec["steps"] = build_steps(p, timeout)
+        if "cache" in spec:
+            # `key: {files: [...], prefix: ...}` becomes the string key GitLab computes.
+            spec["cache"] = resolve_cache_keys(spec["cache"], repo, sha)
         spec["dependencies"] = dependencies
         spec["commit"] = commit
         job = service.enqueue(project, {
