@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     from runnerfleet.cli import (
         helpers_artifacts,
         helpers_cache,
+        lint,
         list_runners,
         register,
         reset_token,
@@ -55,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cpuprofile", default=None, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module in (register, unregister, verify, list_runners, reset_token, run, run_single,
-                   helpers_artifacts, helpers_cache):
+                   helpers_artifacts, helpers_cache, lint):
         module.add_parser(sub)
     sub.add_parser("coordinator", help="run the local GitLab-compatible coordinator (SQLite)",
                    add_help=False)
