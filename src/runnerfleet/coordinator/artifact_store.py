@@ -141,14 +141,24 @@ class ArtifactStore:
             os.unlink(artifact.path)
 
     def available_archive(self, job_id: int) -> Artifact | None:
-        """The job's downloadable archive: present on disk and not expired (else removed)."""
+        """The job's downloadable archive: present on disk and not expired.
+
+        An expired archive's file is removed; its record stays, so jobs that depend on it can
+        be refused (`missing_dependency_failure`) as GitLab refuses them.
+        """
         archive = self.get(job_id, "archive")
         if archive is None:
             return None
-        if archive.expired() or not os.path.isfile(archive.path):
-            self.delete(archive)
+        if archive.expired():
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(archive.path)
             return None
-        return archive
+        return archive if os.path.isfile(archive.path) else None
+
+    def archive_expired(self, job_id: int) -> bool:
+        """Whether the job had an archive that has expired (GitLab's `artifacts_expired?`)."""
+        archive = self.get(job_id, "archive")
+        return archive is not None and archive.expired()
 
     def remove_job(self, job_id: int) -> None:
         for artifact in self.for_job(job_id):

@@ -115,6 +115,11 @@ class JobService:
                 self.jobs.finish(job.id, "failed", failure_reason="runner_unsupported",
                                  from_statuses=("pending",))
                 continue
+            if any(self.artifacts.archive_expired(int(d)) for d in job.spec.get("dependencies") or []):
+                # `has_valid_build_dependencies?`: a dependency's artifacts expired.
+                self.jobs.finish(job.id, "failed", failure_reason="missing_dependency_failure",
+                                 from_statuses=("pending",))
+                continue
             assigned = self.jobs.assign(job.id, runner.id, manager_id, system_xid)
             if assigned is None:
                 incomplete = True

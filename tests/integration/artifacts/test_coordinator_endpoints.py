@@ -104,14 +104,19 @@ def test_download_answers_401_403_and_404_like_gitlab(api: Api) -> None:
     assert (missing.status_code, missing.json()) == (404, {"message": "404 Not Found"})
 
 
-def test_expired_artifacts_are_gone(api: Api) -> None:
+def test_expired_artifacts_are_gone_and_jobs_needing_them_are_dropped(api: Api) -> None:
     producer = api.take()
     assert api.upload_bytes(producer, zip_bytes({"a": b"a"}), expire_in="1 sec").status_code == 201
     api.finish(producer)
+    consumer = api.take(dependencies=[producer.id])  # assigned while the artifacts still exist
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not api.artifacts(producer.id)[0]["expired"]:
         time.sleep(0.2)
-    consumer = api.take(dependencies=[producer.id])
-    assert "artifacts_file" not in consumer.payload["dependencies"][0]
     gone = api.api.get(f"/jobs/{producer.id}/artifacts", headers={"JOB-TOKEN": consumer.token})
     assert gone.status_code == 404
+
+    late_id = api.enqueue(dependencies=[producer.id])
+    r = api.api.post("/jobs/request", json={"token": api.runner_token, "info": {"features": {}}})
+    assert r.status_code == 204
+    late = api.admin.get(f"/-/jobs/{late_id}").json()
+    assert (late["status"], late["failure_reason"]) == ("failed", "missing_dependency_failure")
