@@ -89,3 +89,16 @@ def test_artifacts_that_expired_after_assignment_fail_the_job_before_its_script(
     assert "ERROR: Downloading artifacts from coordinator... not found" in consumer.log
     assert "FATAL: file does not exist" in consumer.log
     assert "script ran" not in consumer.log
+
+
+def test_the_sh_shell_runs_the_same_cache_and_artifact_stages(api: Api, tmp_path: Path) -> None:
+    runner = Runner(api, tmp_path / "runner", shell="sh")
+    body = {"cache": [{"key": "k", "paths": ["vendor/"]}], "artifacts": [{"paths": ["vendor/"]}]}
+    first = runner.run("mkdir -p vendor", "echo v1 > vendor/v.txt", name="build", **body)
+    assert first.state == "success", first.log
+    assert "Using Shell (sh) executor..." in first.log
+    assert "Created cache" in first.log and "201 Created" in first.log
+    second = runner.run("cat vendor/v.txt", dependencies=[first.taken.id], **body)
+    assert second.state == "success", second.log
+    assert "Successfully extracted cache" in second.log
+    assert "Downloading artifacts from coordinator... ok" in second.log
