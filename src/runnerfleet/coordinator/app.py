@@ -51,13 +51,14 @@ class Coordinator:
         # Imported here: the API modules import this one for the type of `app`.
         from runnerfleet.coordinator import (
             admin_api,
-            artifacts_api,
             git_http,
             hooks_api,
             jobs_admin_api,
             jobs_api,
             runners_api,
         )
+        from runnerfleet.coordinator.artifacts_api import STREAMED_ROUTES
+        from runnerfleet.coordinator.artifacts_api import register as register_artifacts
 
         runners_api.register(self.router, self)
         jobs_api.register(self.router, self)
@@ -65,8 +66,8 @@ class Coordinator:
         hooks_api.register(self.router, self)
         jobs_admin_api.register(self.router, self)
         git_http.register(self.router, self)
-        artifacts_api.register(self.router, self)
-        self._streamed_routes = artifacts_api.STREAMED_ROUTES
+        register_artifacts(self.router, self)
+        self._streamed_routes = STREAMED_ROUTES
         self.jobs.start_housekeeping()
 
     def close(self) -> None:
