@@ -125,9 +125,8 @@ class _ChunkedSink:
         if time.monotonic() > self._deadline:
             raise _SendError(TimeoutError("upload took longer than its timeout"))
         try:
-            self._conn.send(b"%x\r\n" % len(data))
-            self._conn.send(data)
-            self._conn.send(b"\r\n")
+            # One write per chunk: size line, data and CRLF leave in the same segments.
+            self._conn.send(b"".join((b"%x\r\n" % len(data), data, b"\r\n")))
         except OSError as exc:
             raise _SendError(exc) from None
         self.sent += len(data)
@@ -202,6 +201,10 @@ class HttpClient:
         conn, target, proxy_headers = self._connect(url)
         try:
             try:
+                conn.connect()
+                if conn.sock is not None:
+                    # Small writes (chunk ends, the last chunk) must not wait for delayed ACKs.
+                    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 conn.putrequest(method, target, skip_accept_encoding=True)
                 all_headers = {"User-Agent": "gitlab-runner-helper (runnerfleet)", **(headers or {}),
                                **proxy_headers}
