@@ -145,4 +145,5 @@ def build_info(
         # Cache and artifact stages: the job's local cache dir and the runner's url/cache config.
         cache_dir=layout.cache_dir,
         runner=runner,
+        runner_command=env.runner_command,
     )

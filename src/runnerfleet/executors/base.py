@@ -59,6 +59,11 @@ class BuildContext:
         return self.payload.image.name
 
 
+# What job scripts call on remote targets (helper image, SSH host, VM), like gitlab-runner's
+# `gitlab-runner`/`gitlab-runner-helper` on their PATH.
+REMOTE_RUNNER_COMMAND = "runnerfleet"
+
+
 @dataclass(frozen=True)
 class ExecutorEnvironment:
     """Where scripts run, as decided by `Executor.prepare` (paths in the executor's own context)."""
@@ -69,6 +74,9 @@ class ExecutorEnvironment:
     shared: bool
     custom_build_dir_enabled: bool = False
     safe_directory_checkout: bool = False
+    # The `runnerfleet` the cache/artifact stages call where scripts run; None = this process's
+    # own executable (the runner's host). Remote executors name the one on their target's PATH.
+    runner_command: str | None = None
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ POLL_INTERVAL = 0.05
 _READ_SIZE = 64 * 1024
 # After the kill sequence ended, how long the output may stay open before giving up on it.
 _DRAIN_LIMIT = 15.0
+_OOM_FLAG_CHECKS = 20  # x 0.1 s
 
 
 class OutputSink(Protocol):
@@ -91,10 +92,18 @@ def run_attached(
     try:
         code = daemon.wait(container, timeout=_DRAIN_LIMIT)
         state = daemon.inspect_container(container).get("State") or {}
+        # The daemon learns of an OOM kill from an event that can arrive just after the exit: a
+        # SIGKILL'd script (137) gets a short grace for the flag before it is reported plainly.
+        for _ in range(_OOM_FLAG_CHECKS if code == 137 else 0):
+            if state.get("OOMKilled"):
+                break
+            time.sleep(0.1)
+            state = daemon.inspect_container(container).get("State") or {}
     except DockerDaemonError as exc:
         return AttachOutcome(None, error=str(exc), timed_out=timed_out, canceled=canceled)
     return AttachOutcome(code, timed_out=timed_out, canceled=canceled,
                          oom_killed=bool(state.get("OOMKilled")))
+
 
 
 def run_exec(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from runnerfleet.config import DockerConfig, RunnerConfig
-from runnerfleet.executors.base import BuildContext, ExecutorEnvironment, StageResult
+from runnerfleet.executors.base import REMOTE_RUNNER_COMMAND, BuildContext, ExecutorEnvironment, StageResult
 from runnerfleet.executors.docker import labels as L
 from runnerfleet.executors.docker.attach import AttachOutcome, run_attached, run_exec
 from runnerfleet.executors.docker.daemon import Daemon, DockerDaemonError, NotFound
@@ -221,6 +221,7 @@ class DockerExecutor:
             shell=shell, builds_dir=builds_dir, cache_dir=cache_dir, shared=False,
             custom_build_dir_enabled=True if custom is None else bool(custom),
             safe_directory_checkout=bool(runner.safe_directory_checkout),
+            runner_command=REMOTE_RUNNER_COMMAND,
         )
 
     @staticmethod

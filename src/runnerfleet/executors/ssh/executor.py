@@ -6,6 +6,7 @@ import threading
 
 from runnerfleet.config import RunnerConfig
 from runnerfleet.executors.base import (
+    REMOTE_RUNNER_COMMAND,
     BuildContext,
     Executor,
     ExecutorEnvironment,
@@ -46,6 +47,7 @@ class SshExecutor:
             shared=True,
             custom_build_dir_enabled=bool(custom),
             safe_directory_checkout=bool(runner.safe_directory_checkout),
+            runner_command=REMOTE_RUNNER_COMMAND,
         )
 
     def run(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 
 from runnerfleet.config import RunnerConfig, SshConfig, VirtualBoxConfig
-from runnerfleet.executors.base import BuildContext, ExecutorEnvironment, StageResult
+from runnerfleet.executors.base import REMOTE_RUNNER_COMMAND, BuildContext, ExecutorEnvironment, StageResult
 from runnerfleet.executors.errors import BuildError
 from runnerfleet.executors.ssh import (
     SshClient,
@@ -126,6 +126,7 @@ class VirtualBoxExecutor:
             custom_build_dir_enabled=bool(custom),
             # VM builds dirs are disposable: git's safe.directory is set unless turned off.
             safe_directory_checkout=True if safe is None else safe,
+            runner_command=REMOTE_RUNNER_COMMAND,
         )
 
     def _base_snapshot(self, config: VirtualBoxConfig, base: str) -> str:
