@@ -22,8 +22,16 @@ def guard(w: ShellWriter, build: BuildInfo, action: str, body: Callable[[], None
     w.if_cmd(f"{w.q(command)} --version >/dev/null 2>&1")
     body()
     w.else_()
-    w.warning(f"Missing {command}. {action} is disabled.")
+    # gitlab-runner's line first (users grep for it), then how to get the helper there.
+    w.warning(f"Missing {command}. {action} is disabled. {install_hint(command)}")
     w.end_if()
+
+
+def install_hint(command: str) -> str:
+    """How to make `command` answer where the job runs (an SSH host, a VM, a custom helper image)."""
+    return (f"Install runnerfleet where the job runs so that `{command}` is on the login shell's PATH "
+            "(e.g. `python3 -m pip install runnerfleet`, or pip install the wheels from `pip wheel` "
+            "with --no-index --find-links when the host has no index), then retry the job.")
 
 
 def runner_url(build: BuildInfo) -> str:
