@@ -66,6 +66,12 @@ PY
     rm -rf "$download"
 fi
 
+# The docker driver copies a scenario's Dockerfile build context with rsync (ansible.posix.synchronize).
+if ! command -v rsync >/dev/null 2>&1; then
+    say "installing rsync (molecule's docker driver builds images with it)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rsync >/dev/null
+fi
+
 say "docker engine and test images"
 bash scripts/testworld/dockerd.sh
 bash scripts/testworld/images.sh
