@@ -169,3 +169,17 @@ def test_an_ssh_target_without_runnerfleet_says_how_to_install_it(
     assert warning.startswith("Missing runnerfleet. Uploading artifacts is disabled.")
     assert "pip install" in warning and "PATH" in warning
     assert bridge_api.artifacts(ran.taken.id) == []
+
+
+def test_an_ssh_job_restores_the_cache_an_earlier_ssh_job_saved_on_the_target(
+        bridge_api: Api, target: SshdContainer, key: KeyPair, tmp_path: Path) -> None:
+    remote = SshRunner(bridge_api, target, key, tmp_path / "ssh-runner")
+    cache = [{"key": "deps-ssh", "paths": ["vendor/"]}]
+    first = remote.run("mkdir -p vendor", "echo 'cached on target' > vendor/lib.txt", cache=cache)
+    assert first.result.state == "success", first.log
+    assert "Creating cache deps-ssh..." in first.log and "Created cache" in first.log
+    # GIT_STRATEGY=empty empties the build dir first: only the cache can bring the file back.
+    second = remote.run("cat vendor/lib.txt", cache=cache)
+    assert second.result.state == "success", second.log
+    assert "Successfully extracted cache" in second.log
+    assert "\ncached on target\n" in second.log
