@@ -55,6 +55,7 @@ class Coordinator:
             hooks_api,
             jobs_admin_api,
             jobs_api,
+            pipelines_api,
             runners_api,
         )
         from runnerfleet.coordinator.artifacts_api import STREAMED_ROUTES
@@ -67,6 +68,7 @@ class Coordinator:
         jobs_admin_api.register(self.router, self)
         git_http.register(self.router, self)
         register_artifacts(self.router, self)
+        self.pipelines = pipelines_api.register(self.router, self)
         self._streamed_routes = STREAMED_ROUTES
         self.jobs.start_housekeeping()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,6 +104,8 @@ class JobStore:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        # Called with each job that reached a final status (pipelines advance on it).
+        self.finish_listeners: list[Callable[[Job], None]] = []
 
     # -- projects ----------------------------------------------------------------------------
 
@@ -260,7 +263,11 @@ class JobStore:
             )
             if cur.rowcount != 1:
                 return None
-            return self.job_by_id(job_id)
+            job = self.job_by_id(job_id)
+        assert job is not None
+        for listener in self.finish_listeners:
+            listener(job)
+        return job
 
     def touch(self, job_id: int) -> None:
         with self.store.transaction() as db:

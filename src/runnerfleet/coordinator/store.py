@@ -148,6 +148,13 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX jobs_status ON jobs(status, id);
     """,
+    # Pipelines from .gitlab-ci.yml (pipelines.py): a pipeline remembers its source and stages;
+    # a compiled job keeps its CI attributes (when, allow_failure, needs, stage index, retried).
+    """
+    ALTER TABLE pipelines ADD COLUMN source TEXT;
+    ALTER TABLE pipelines ADD COLUMN stages TEXT;
+    ALTER TABLE jobs ADD COLUMN ci TEXT;
+    """,
 ]
 
 # Defaults of the admin settings the coordinator honours (`PUT /-/settings`).
