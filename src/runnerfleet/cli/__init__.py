@@ -31,6 +31,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from runnerfleet.cli import (
+        exec_cmd,
         helpers_artifacts,
         helpers_cache,
         lint,
@@ -56,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cpuprofile", default=None, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module in (register, unregister, verify, list_runners, reset_token, run, run_single,
-                   helpers_artifacts, helpers_cache, lint):
+                   helpers_artifacts, helpers_cache, lint, exec_cmd):
         module.add_parser(sub)
     sub.add_parser("coordinator", help="run the local GitLab-compatible coordinator (SQLite)",
                    add_help=False)

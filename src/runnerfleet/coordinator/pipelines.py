@@ -15,7 +15,7 @@ import tarfile
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from runnerfleet.coordinator import repos
 from runnerfleet.coordinator.job_store import FINISHED, Job, Project
 from runnerfleet.coordinator.jobs import JobService
 from runnerfleet.errors import RunnerfleetError
-from runnerfleet.pipeline import CompiledPipeline, PipelineError, compile
+from runnerfleet.pipeline import CompiledJob, CompiledPipeline, PipelineError, compile
 from runnerfleet.pipeline.variables import predefined
 
 CONFIG_PATH = ".gitlab-ci.yml"
@@ -107,6 +107,28 @@ def composite_status(jobs: list[CiJob]) -> str:
     return "failed"
 
 
+def select_jobs(compiled: CompiledPipeline, names: Collection[str]) -> list[CompiledJob]:
+    """The named jobs and every job their `needs` reach; an unknown name is an error."""
+    by_name = {j.name: j for j in compiled.jobs}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise PipelineCreateError([f"{n}: no such job in the pipeline" for n in unknown])
+    keep: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name in keep:
+            continue
+        keep.add(name)
+        todo.extend(n.job for n in by_name[name].needs or [])
+    out = [j for j in compiled.jobs if j.name in keep]
+    for job in out:
+        # Artifacts only come from jobs that are in this pipeline.
+        job.dependencies = [d for d in job.dependencies if d in keep]
+        job.payload["dependencies"] = job.dependencies
+    return out
+
+
 class PipelineService:
     """Creates pipelines from a project's repository and advances their jobs."""
 
@@ -160,8 +182,12 @@ class PipelineService:
     # -- creation ------------------------------------------------------------------------------
 
     def create(self, project: Project, ref: str, variables: Mapping[str, str],
-               masked: set[str] | None = None, source: str = "api") -> PipelineRow:
-        """`Ci::CreatePipelineService`: compile the ref's `.gitlab-ci.yml` and create its jobs."""
+               masked: set[str] | None = None, source: str = "api",
+               only: Collection[str] | None = None) -> PipelineRow:
+        """`Ci::CreatePipelineService`: compile the ref's `.gitlab-ci.yml` and create its jobs.
+
+        `only` (for `runnerfleet exec JOB...`) keeps those jobs and, transitively, their needs.
+        """
         repo = self.service.repo_dir(project)
         resolved = repos.resolve(repo, ref)
         if resolved is None:
@@ -172,6 +198,8 @@ class PipelineService:
             raise PipelineCreateError(
                 ["Pipeline will not run for the selected trigger. The rules configuration"
                  " prevented any jobs from being added to the pipeline."])
+        if only is not None:
+            compiled.jobs = select_jobs(compiled, only)
         commit = repos.commit_info(repo, sha)
         own = set(predefined(ref=ref, sha=sha, source=source, tag=ref_type == "tag",
                              default_branch="main", before_sha=repos.ZERO_SHA))

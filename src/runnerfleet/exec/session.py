@@ -1,0 +1,134 @@
+"""One `runnerfleet exec` run: coordinator, pushed tree, pipeline, workers, logs, summary."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+import httpx
+
+from runnerfleet.coordinator.job_store import FINISHED
+from runnerfleet.coordinator.pipelines import CONFIG_PATH, CiJob, PipelineCreateError
+from runnerfleet.coordinator.server import CoordinatorServer
+from runnerfleet.errors import RunnerfleetError
+from runnerfleet.exec import workspace
+from runnerfleet.exec.output import LogPrinter, Row, summary
+from runnerfleet.exec.workers import Workers, runner_config
+from runnerfleet.pipeline import PipelineError, compile
+
+_WAITING = ("created", "pending", "running", "canceling")
+
+
+@dataclass
+class ExecOptions:
+    cwd: Path
+    jobs: list[str] = field(default_factory=list)
+    executor: str = "shell"
+    variables: dict[str, str] = field(default_factory=dict)
+    uncommitted: bool = False
+    concurrent: int = field(default_factory=lambda: os.cpu_count() or 1)
+    image: str | None = None
+    colour: bool = False
+
+
+def list_jobs(options: ExecOptions, out: TextIO) -> int:
+    """Print the jobs of the working tree's `.gitlab-ci.yml` (name, stage, when, needs)."""
+    root = workspace.toplevel(options.cwd)
+    config = root / CONFIG_PATH
+    if not config.is_file():
+        raise RunnerfleetError(f"exec: {config} does not exist; add a .gitlab-ci.yml")
+    try:
+        compiled = compile(config, variables=options.variables, ref=workspace.branch(root),
+                           source="push")
+    except PipelineError as exc:
+        raise RunnerfleetError("\n".join(f"{config}: {p}" for p in exc.problems)) from None
+    rows = [("JOB", "STAGE", "WHEN", "ALLOW FAILURE", "NEEDS")]
+    for job in compiled.jobs:
+        needs = "-" if job.needs is None else ",".join(n.job for n in job.needs) or "[]"
+        rows.append((job.name, job.stage, job.when, str(job.allow_failure).lower(), needs))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for r in rows:
+        out.write("  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() + "\n")
+    return 0
+
+
+def _project_path(root: Path) -> str:
+    name = re.sub(r"[^A-Za-z0-9_.-]", "-", root.name).lstrip(".-") or "project"
+    return f"local/{name}"
+
+
+def run_exec(options: ExecOptions, out: TextIO) -> int:
+    """Run the pipeline; 1 when a job that may not fail failed (or was canceled), else 0."""
+    root = workspace.toplevel(options.cwd)
+    sha = workspace.snapshot(root, uncommitted=options.uncommitted)
+    ref = workspace.branch(root)
+    with tempfile.TemporaryDirectory(prefix="runnerfleet-exec-") as tmp:
+        state = Path(tmp)
+        server = CoordinatorServer(state / "coordinator").start()
+        workers: Workers | None = None
+        try:
+            app = server.app
+            assert app is not None
+            project = app.jobs.ensure_project(_project_path(root))
+            workspace.push(root, sha, app.jobs.repo_dir(project), ref)
+            try:
+                pipeline = app.pipelines.create(project, ref, options.variables, source="push",
+                                                only=options.jobs or None)
+            except PipelineCreateError as exc:
+                raise RunnerfleetError("\n".join(f"{root / CONFIG_PATH}: {p}"
+                                                 for p in exc.problems)) from None
+            jobs = app.pipelines.ci_jobs(pipeline.id)
+            tags = sorted({t for c in jobs for t in c.job.tag_list})
+            with httpx.Client(base_url=server.url, trust_env=False, timeout=30,
+                              headers={"PRIVATE-TOKEN": server.admin_token}) as api:
+                created = api.post("/api/v4/user/runners", json={
+                    "runner_type": "instance_type", "description": "runnerfleet exec",
+                    "tag_list": ",".join(tags), "run_untagged": True})
+                created.raise_for_status()
+                token = str(created.json()["token"])
+            runner = runner_config(server.url, token, options.executor, options.image)
+            workers = Workers(runner, state, options.concurrent)
+            workers.start()
+            printer = LogPrinter(out, [c.job.name for c in jobs], colour=options.colour)
+            final = _follow(app, pipeline.id, printer, set(options.jobs))
+        finally:
+            if workers is not None:
+                workers.stop()
+            server.stop()
+            if workers is not None:
+                workers.join()
+    rows = [Row(c.job.name, c.job.stage, c.job.status,
+                (c.job.finished_at - c.job.started_at)
+                if c.job.started_at and c.job.finished_at else None, c.allow_failure)
+            for c in final]
+    summary(out, rows)
+    broken = [c for c in final if c.job.status in ("failed", "canceled") and not c.allow_failure]
+    return 1 if broken else 0
+
+
+def _follow(app: object, pipeline_id: int, printer: LogPrinter, named: set[str]) -> list[CiJob]:
+    """Print logs as they grow until no job waits or runs; play manual jobs named on the CLI."""
+    from runnerfleet.coordinator.app import Coordinator
+
+    assert isinstance(app, Coordinator)
+    done: set[int] = set()
+    while True:
+        jobs = [c for c in app.pipelines.ci_jobs(pipeline_id) if not c.retried]
+        for ci in jobs:
+            if ci.job.status == "manual" and ci.job.name in named:
+                app.pipelines.play(ci)
+            if ci.job.id in done or ci.job.status in ("created", "manual", "skipped"):
+                continue
+            final = ci.job.status in FINISHED
+            printer.feed(ci.job.id, ci.job.name, app.jobs.traces.read(ci.job.id), final=final)
+            if final:
+                done.add(ci.job.id)
+        if not any(c.job.status in _WAITING for c in jobs) and not any(
+                c.job.status == "manual" and c.job.name in named for c in jobs):
+            return jobs
+        time.sleep(0.1)

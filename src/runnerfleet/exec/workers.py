@@ -1,0 +1,89 @@
+"""In-process runner workers: the service's job request and `JobRun`, N jobs at a time."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from runnerfleet.config import ConfigFile, RunnerConfig, certs_dir
+from runnerfleet.errors import RunnerfleetError
+from runnerfleet.gitlab import request_job
+from runnerfleet.service.clients import ClientPool
+from runnerfleet.service.job import ActiveJobs, JobRun, JobServices
+from runnerfleet.service.metrics import ServiceMetrics
+from runnerfleet.service.single import random_system_id
+from runnerfleet.service.slots import BuildSlots
+from runnerfleet.service.worker import LastUpdates, info_for
+
+log = logging.getLogger("runnerfleet.exec")
+
+
+def runner_config(url: str, token: str, executor: str, image: str | None) -> RunnerConfig:
+    entry: dict[str, Any] = {"name": "exec", "url": url, "token": token, "executor": executor}
+    if executor == "docker":
+        entry["docker"] = {"image": image or "alpine:latest"}
+    return ConfigFile.from_text("", path="runnerfleet exec").add_runner(entry)
+
+
+class Workers:
+    """`concurrent` threads that each ask the coordinator for a job and run it to completion."""
+
+    def __init__(self, runner: RunnerConfig, state_dir: Path, concurrent: int) -> None:
+        self.runner = runner
+        self.config_path = state_dir / "config.toml"
+        self.system_id = random_system_id()
+        self.clients = ClientPool(self.config_path)
+        self.active = ActiveJobs()
+        self.last_updates = LastUpdates()
+        self.services = JobServices(
+            clients_job_tokens=self.clients.job_tokens, slots=BuildSlots(self.system_id),
+            metrics=ServiceMetrics(), journal=None, system_id=self.system_id,
+            working_directory=state_dir / "work", certs_dir=str(certs_dir(self.config_path)))
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._loop, name=f"exec-worker-{i}", daemon=True)
+                         for i in range(max(1, concurrent))]
+
+    def start(self) -> None:
+        (self.config_path.parent / "work").mkdir(parents=True, exist_ok=True)
+        for thread in self._threads:
+            thread.start()
+
+    def _loop(self) -> None:
+        from runnerfleet.executors import get_provider
+
+        provider = get_provider(self.runner.executor)
+        if provider is None:
+            raise RunnerfleetError(f"Unknown executor: {self.runner.executor}")
+        info = info_for(self.runner, provider)
+        client = self.clients.for_runner(self.runner)
+        while not self._stop.is_set():
+            try:
+                result = request_job(client, self.runner.token, system_id=self.system_id,
+                                     info=info, last_update=self.last_updates.get(self.runner))
+            except RunnerfleetError:
+                if self._stop.wait(0.2):
+                    return
+                continue
+            if result is None or result.payload is None:
+                if result is not None:
+                    self.last_updates.set(self.runner, result.last_update)
+                self._stop.wait(0.1)
+                continue
+            self.last_updates.set(self.runner, result.last_update)
+            data = provider.acquire(self.runner)
+            try:
+                JobRun(self.services, self.runner, result.payload, client, info,
+                       self.active).execute()
+            finally:
+                provider.release(self.runner, data)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.active.interrupt_all("SIGTERM")
+
+    def join(self) -> None:
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self.clients.close()

@@ -1,0 +1,134 @@
+"""`runnerfleet exec` run as users run it: in a git checkout, through the real runner code path."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PIPELINE = """
+stages: [build, test, deploy]
+build:
+  stage: build
+  script: [mkdir -p out, "echo built-$GREETING > out/a.txt", cat marker.txt]
+  artifacts: {paths: [out/]}
+unit:
+  stage: test
+  script: [cat out/a.txt]
+flaky:
+  stage: test
+  allow_failure: true
+  script: [exit 4]
+deploy:
+  stage: deploy
+  script: [echo deploying]
+"""
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@localhost", *args], cwd=cwd,
+                   check=True, capture_output=True)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "demo"
+    root.mkdir()
+    (root / ".gitlab-ci.yml").write_text(PIPELINE)
+    (root / "marker.txt").write_text("committed\n")
+    _git(root, "init", "-q", "-b", "main")
+    _git(root, "add", ".")
+    _git(root, "commit", "-q", "-m", "init")
+    return root
+
+
+def runnerfleet_exec(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env["HOME"] = str(cwd.parent)
+    return subprocess.run([sys.executable, "-m", "runnerfleet", "exec", *args], cwd=cwd,
+                          env=env, capture_output=True, text=True, timeout=600)
+
+
+def _summary(stdout: str) -> dict[str, tuple[str, str]]:
+    lines = stdout.splitlines()
+    start = max(i for i, line in enumerate(lines) if line.startswith("JOB "))
+    rows = {}
+    for line in lines[start + 1:]:
+        cells = line.split()
+        rows[cells[0]] = (cells[1], " ".join(cells[2:-1]))
+    return rows
+
+
+def test_exec_runs_every_stage_prefixes_logs_and_prints_a_summary(project: Path) -> None:
+    done = runnerfleet_exec(project, "--variable", "GREETING=hello")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "unit   | built-hello" in done.stdout
+    assert "build  | committed" in done.stdout
+    assert "deploy | deploying" in done.stdout
+    assert _summary(done.stdout) == {
+        "build": ("build", "success"), "unit": ("test", "success"),
+        "flaky": ("test", "failed (allowed to fail)"), "deploy": ("deploy", "success")}
+
+
+def test_exec_exits_non_zero_when_a_job_that_may_not_fail_fails(project: Path) -> None:
+    (project / ".gitlab-ci.yml").write_text(PIPELINE.replace("script: [cat out/a.txt]",
+                                                             "script: [exit 7]"))
+    _git(project, "commit", "-q", "-am", "break unit")
+    done = runnerfleet_exec(project)
+    assert done.returncode == 1, done.stdout + done.stderr
+    rows = _summary(done.stdout)
+    assert rows["unit"] == ("test", "failed") and rows["deploy"] == ("deploy", "skipped")
+
+
+def test_exec_runs_named_jobs_with_their_needs_only(project: Path) -> None:
+    (project / ".gitlab-ci.yml").write_text(PIPELINE + """
+report:
+  stage: deploy
+  needs: [build]
+  script: [cat out/a.txt]
+""")
+    _git(project, "commit", "-q", "-am", "report")
+    done = runnerfleet_exec(project, "report")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert set(_summary(done.stdout)) == {"build", "report"}
+    assert "report | built-" in done.stdout
+
+
+def test_exec_runs_head_by_default_and_the_working_tree_with_uncommitted(
+        project: Path) -> None:
+    (project / "marker.txt").write_text("edited\n")
+    committed = runnerfleet_exec(project, "build")
+    assert "build | committed" in committed.stdout, committed.stdout + committed.stderr
+    edited = runnerfleet_exec(project, "build", "--uncommitted")
+    assert "build | edited" in edited.stdout, edited.stdout + edited.stderr
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=project, capture_output=True,
+                            text=True, check=True).stdout
+    assert status.strip() == "M marker.txt"  # the user's index and tree are untouched
+
+
+def test_exec_list_prints_the_jobs_without_running_them(project: Path) -> None:
+    done = runnerfleet_exec(project, "--list")
+    assert done.returncode == 0, done.stderr
+    names = [line.split()[0] for line in done.stdout.splitlines()[1:]]
+    assert names == ["build", "unit", "flaky", "deploy"]
+    assert "Job succeeded" not in done.stdout
+
+
+def test_exec_reports_malformed_yaml_as_a_lint_error_line(project: Path) -> None:
+    (project / ".gitlab-ci.yml").write_text("build:\n  script: [echo\n  stage: [\n")
+    _git(project, "commit", "-q", "-am", "broken")
+    done = runnerfleet_exec(project)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert f"{project / '.gitlab-ci.yml'}: (<unknown>): " in done.stderr, done.stderr
+
+
+def test_exec_outside_a_git_repository_says_what_to_do(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    done = runnerfleet_exec(plain)
+    assert done.returncode == 1
+    assert "is not inside a git repository" in done.stderr and "Traceback" not in done.stderr
