@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The main job on the built-in default: a local GitLab-compatible coordinator, a runner created in
 # it through GitLab's REST API, registered, verified and listed with runnerfleet's gitlab-runner CLI,
-# then a real job (git clone over HTTP with the job token, a script, a masked variable) run by
-# `runnerfleet run-single` with the shell executor, and its log and state read back from the
-# coordinator.
+# then a real multi-stage pipeline: a project with a .gitlab-ci.yml (build -> two test jobs ->
+# deploy, artifacts from build to test, a cache, a masked variable) pushed over smart HTTP, the
+# pipeline created with POST /api/v4/projects/:id/pipeline and run by `runnerfleet run` with the
+# shell executor, then the jobs' statuses and one job's log read back from the coordinator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -40,30 +41,81 @@ echo "== runnerfleet verify"
 echo "== runnerfleet list"
 "$rf" list --config "$config"
 
-echo "== a project with one commit, pushed over smart HTTP"
+echo "== a project with a three-stage .gitlab-ci.yml, pushed over smart HTTP"
 api() { curl -fsS -H "PRIVATE-TOKEN: $pat" -H 'Content-Type: application/json' "$@"; }
+py() { .venv/bin/python -c "$@"; }
 project="quickstart/hello-$(date +%s)"
-api -X POST "$url/-/projects" -d "{\"path\": \"$project\"}" >/dev/null
+project_id=$(api -X POST "$url/-/projects" -d "{\"path\": \"$project\"}" | py 'import json,sys; print(json.load(sys.stdin)["id"])')
 src="$work/src"; rm -rf "$src"; mkdir -p "$src"
 git -C "$src" init -q -b main
 printf 'echo "built by $(whoami) on $(hostname)"\n' >"$src/build.sh"
-git -C "$src" add build.sh
+cat >"$src/.gitlab-ci.yml" <<'YAML'
+stages: [build, test, deploy]
+variables:
+  GREETING: hello
+build:
+  stage: build
+  script:
+    - mkdir -p dist vendor
+    - sh build.sh | tee dist/build.txt
+    - echo "$GREETING from the build" >> dist/build.txt
+    - date > vendor/fetched-at.txt
+  artifacts: {paths: [dist/]}
+  cache: {key: deps, paths: [vendor/]}
+unit:
+  stage: test
+  script: [cat dist/build.txt, "echo the secret is $DEPLOY_TOKEN"]
+lint:
+  stage: test
+  script: [test -s dist/build.txt, echo lint ok]
+deploy:
+  stage: deploy
+  cache: {key: deps, paths: [vendor/], policy: pull}
+  script: ["echo deploying with deps fetched at $(cat vendor/fetched-at.txt)"]
+YAML
+git -C "$src" add build.sh .gitlab-ci.yml
 git -C "$src" -c user.name=quickstart -c user.email=quickstart@localhost commit -q -m "hello"
 git -C "$src" push -q "${url/:\/\//://root:$pat@}/$project.git" main
 
-echo "== enqueue a job (what GitLab does when a pipeline starts)"
-job=$(api -X POST "$url/-/jobs" -d "{\"project\": \"$project\", \"name\": \"build\",
-  \"script\": [\"sh build.sh\", \"echo the secret is \$DEPLOY_TOKEN\"],
-  \"variables\": [{\"key\": \"DEPLOY_TOKEN\", \"value\": \"quickstart-secret-42\", \"masked\": true}]}" \
-  | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-echo "   job $job pending"
+echo "== create a pipeline (POST /api/v4/projects/$project_id/pipeline, a masked variable)"
+pipeline=$(api -X POST "$url/api/v4/projects/$project_id/pipeline" -d '{"ref": "main",
+  "variables": [{"key": "DEPLOY_TOKEN", "value": "quickstart-secret-42", "masked": true}]}' \
+  | py 'import json,sys; print(json.load(sys.stdin)["id"])')
+echo "   pipeline $pipeline created"
 
-echo "== runnerfleet run-single --max-builds 1"
-(cd "$work" && "$OLDPWD/$rf" run-single --config "$config" --runner "quickstart-$(hostname)" --max-builds 1)
+echo "== runnerfleet run (in the background) until the pipeline finishes"
+: >"$work/runner.log"
+(cd "$work" && exec "$OLDPWD/$rf" run --config "$config" --working-directory "$work") \
+  >"$work/runner.log" 2>&1 &
+runner_pid=$!
+trap 'kill "$runner_pid" 2>/dev/null || true' EXIT
+status=""
+for _ in $(seq 600); do
+  status=$(api "$url/api/v4/projects/$project_id/pipelines/$pipeline" \
+    | py 'import json,sys; print(json.load(sys.stdin)["status"])')
+  case "$status" in success|failed|canceled|skipped|manual) break ;; esac
+  sleep 1
+done
+kill -QUIT "$runner_pid" 2>/dev/null || true
+wait "$runner_pid" 2>/dev/null || true
+trap - EXIT
+echo "   pipeline $pipeline: $status (runner log: $work/runner.log)"
 
-echo "== the job as GitLab holds it"
-api "$url/-/jobs/$job" | .venv/bin/python scripts/print_job.py
+echo "== the pipeline's jobs (GET /api/v4/projects/$project_id/pipelines/$pipeline/jobs)"
+api "$url/api/v4/projects/$project_id/pipelines/$pipeline/jobs" | py '
+import json, sys
+for j in json.load(sys.stdin):
+    d = "-" if j["duration"] is None else "%.1fs" % j["duration"]
+    print("   %-8s %-8s %-8s %s" % (j["name"], j["stage"], j["status"], d))'
+unit=$(api "$url/api/v4/projects/$project_id/pipelines/$pipeline/jobs" \
+  | py 'import json,sys; print(next(j["id"] for j in json.load(sys.stdin) if j["name"] == "unit"))')
+echo "== the unit job's log (artifacts from build; the masked variable shows as [MASKED])"
+api "$url/-/jobs/$unit" | .venv/bin/python scripts/print_job.py
 
 echo
-echo "Done. config.toml: $config (mode $(stat -c %a "$config")); stop the coordinator with:"
-echo "  kill \$(cat $work/coordinator.pid)"
+echo "Done. config.toml: $config (mode $(stat -c %a "$config"))"
+echo "The coordinator keeps running at $url (admin token: PRIVATE-TOKEN in $work/coordinator.log)."
+echo "Run the pipeline again:  curl -X POST -H \"PRIVATE-TOKEN: \$TOKEN\" -H 'Content-Type: application/json' \\"
+echo "  -d '{\"ref\": \"main\"}' $url/api/v4/projects/$project_id/pipeline   (then: $rf run --config $config)"
+echo "Stop the coordinator:  kill \$(cat $work/coordinator.pid)"
+[ "$status" = success ]
