@@ -36,7 +36,8 @@ from runnerfleet.coordinator.web import (
 if TYPE_CHECKING:
     from runnerfleet.coordinator.app import Coordinator
 
-_PROJECT = r"/api/v4/projects/(?P<project>[^/]+)"
+# The id, or the full path (its `%2F` arrive decoded, so the path may hold slashes).
+_PROJECT = r"/api/v4/projects/(?P<project>[^/]+(?:/[^/]+)*?)"
 
 
 def _duration(started: float | None, finished: float | None) -> float | None:

@@ -171,3 +171,34 @@ def test_unknown_key_and_missing_ref_are_reported(fleet: Fleet) -> None:
     anonymous = fleet.api.post(f"/api/v4/projects/{fleet.project_id}/pipeline",
                                json={"ref": "main"}, headers={"PRIVATE-TOKEN": ""})
     assert anonymous.status_code == 401
+
+
+def test_canceling_a_waiting_job_cancels_the_pipeline_once_the_rest_finished(
+        fleet: Fleet) -> None:
+    fleet.push({".gitlab-ci.yml": """
+build:
+  stage: build
+  script: [echo build]
+deploy:
+  stage: deploy
+  script: [echo deploy]
+"""})
+    pid = fleet.create().json()["id"]
+    deploy = fleet.jobs(pid)["deploy"]["id"]
+    canceled = fleet.api.post(f"/api/v4/projects/{fleet.project_id}/jobs/{deploy}/cancel")
+    assert canceled.status_code == 201 and canceled.json()["status"] == "canceled"
+    fleet.start_runner()
+    assert fleet.finished(pid)["status"] == "canceled"
+    assert fleet.jobs(pid)["build"]["status"] == "success"
+    assert "deploy" not in fleet.trace(deploy)
+
+
+def test_unknown_project_pipeline_and_job_answer_404(fleet: Fleet) -> None:
+    fleet.push({".gitlab-ci.yml": "build:\n  script: [echo]\n"})
+    base = f"/api/v4/projects/{fleet.project_id}"
+    assert fleet.api.get("/api/v4/projects/999/pipelines").json() == {
+        "message": "404 Project Not Found"}
+    assert fleet.api.get(f"{base}/pipelines/999").status_code == 404
+    assert fleet.api.get(f"{base}/jobs/999/trace").status_code == 404
+    by_path = fleet.api.get("/api/v4/projects/demo%2Fapp/pipelines")
+    assert by_path.status_code == 200 and by_path.json() == []
