@@ -23,7 +23,10 @@ log = logging.getLogger("runnerfleet.exec")
 def runner_config(url: str, token: str, executor: str, image: str | None) -> RunnerConfig:
     entry: dict[str, Any] = {"name": "exec", "url": url, "token": token, "executor": executor}
     if executor == "docker":
-        entry["docker"] = {"image": image or "alpine:latest"}
+        # Job containers reach the in-process coordinator on loopback only with the host's
+        # network; local images are used without pulling when present.
+        entry["docker"] = {"image": image or "alpine:latest", "network_mode": "host",
+                           "pull_policy": ["if-not-present"]}
     return ConfigFile.from_text("", path="runnerfleet exec").add_runner(entry)
 
 

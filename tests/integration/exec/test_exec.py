@@ -132,3 +132,25 @@ def test_exec_outside_a_git_repository_says_what_to_do(tmp_path: Path) -> None:
     done = runnerfleet_exec(plain)
     assert done.returncode == 1
     assert "is not inside a git repository" in done.stderr and "Traceback" not in done.stderr
+
+
+def _local_image(name: str) -> bool:
+    try:
+        return subprocess.run(["docker", "image", "inspect", name], capture_output=True,
+                              timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+DOCKER_IMAGE = "runnerfleet/debian:bookworm"
+
+
+@pytest.mark.skipif(not _local_image(DOCKER_IMAGE),
+                    reason=f"needs dockerd and {DOCKER_IMAGE} (tests/integration/docker builds it)")
+def test_exec_with_the_docker_executor_runs_jobs_in_containers(project: Path) -> None:
+    done = runnerfleet_exec(project, "--executor", "docker", "--docker-image", DOCKER_IMAGE,
+                            "--variable", "GREETING=docker")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert 'Using Docker executor with image runnerfleet/debian:bookworm' in done.stdout
+    assert "unit   | built-docker" in done.stdout
+    assert _summary(done.stdout)["deploy"] == ("deploy", "success")
