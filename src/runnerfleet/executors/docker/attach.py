@@ -26,7 +26,7 @@ POLL_INTERVAL = 0.05
 _READ_SIZE = 64 * 1024
 # After the kill sequence ended, how long the output may stay open before giving up on it.
 _DRAIN_LIMIT = 15.0
-_OOM_FLAG_CHECKS = 20  # x 0.1 s
+_OOM_FLAG_CHECKS = 50  # x 0.1 s: the daemon can be slow to take the event on a loaded host
 
 
 class OutputSink(Protocol):
