@@ -7,7 +7,8 @@
 #   bash scripts/molecule.sh default upgrade    # only these
 #   MOLECULE_COMMAND=converge bash scripts/molecule.sh default   # another molecule command
 #
-# Installs into .venv (pinned): molecule, molecule-plugins[docker], pytest-testinfra, and the two
+# First gate: ansible-lint (production profile) on the installed roles, playbooks and scenarios.
+# Installs into .venv (pinned): molecule, molecule-plugins[docker], pytest-testinfra, ansible-lint, and the two
 # collections the docker driver needs (community.docker, ansible.posix), copied out of the
 # `ansible` wheel (no Galaxy). Starts dockerd and builds the test images if needed. For each
 # scenario it starts `runnerfleet coordinator` on 172.17.0.1 (a free port), exports
@@ -20,7 +21,7 @@ VENV=${VENV:-$ROOT/.venv}
 BRIDGE_ADDRESS=${RUNNERFLEET_MOLECULE_ADDRESS:-172.17.0.1}
 MOLECULE_COMMAND=${MOLECULE_COMMAND:-test}
 ANSIBLE_WHEEL_VERSION=12.3.0
-PINS=(molecule==26.10.0 "molecule-plugins[docker]==26.10.12" pytest-testinfra==10.2.2)
+PINS=(molecule==26.10.0 "molecule-plugins[docker]==26.10.12" pytest-testinfra==10.2.2 ansible-lint==26.10.1)
 if [[ $# -gt 0 ]]; then
     scenarios=("$@")
 else  # default first (the quickest signal), then the others
@@ -98,6 +99,9 @@ export ANSIBLE_COLLECTIONS_PATH=$WORK/collections
 # The drivers' collections live in the venv's site-packages, which ansible scans as well.
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=true
 export MOLECULE_GLOB='molecule/*/molecule.yml'
+
+say "ansible-lint --profile production (roles, playbooks, molecule of the installed collection)"
+(cd "$INSTALLED" && ansible-lint --profile production --nocolor -q roles playbooks molecule)
 
 # If the deb of cntlm is needed (proxy scenario: its hosts have no route to a package mirror).
 cntlm_deb() {

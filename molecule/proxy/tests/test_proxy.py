@@ -44,6 +44,18 @@ def test_the_runner_service_uses_cntlm_from_a_private_file(host: Host) -> None:
     assert "HTTPS_PROXY='http://127.0.0.1:3128'" in env.content_string.splitlines()
 
 
+def test_the_docker_daemon_gets_the_proxy_from_a_private_file(host: Host) -> None:
+    names = [r["name"] for r in host.ansible("runnerfleet.gitlab.runner_info", check=False)["runners"]]
+    dropin = host.file("/etc/systemd/system/docker.service.d/http-proxy.conf")
+    if "docker" not in names:  # only rf-mol-proxy-1 has a docker runner
+        assert not dropin.exists
+        return
+    assert "EnvironmentFile=/etc/runnerfleet/docker-proxy.env" in dropin.content_string
+    env = host.file("/etc/runnerfleet/docker-proxy.env")
+    assert (env.user, env.mode) == ("root", 0o600)
+    assert "HTTPS_PROXY=http://127.0.0.1:3128" in env.content_string.splitlines()
+
+
 def test_a_job_runs_through_the_proxy_and_succeeds(
     host: Host, coordinator: Coordinator, squid: Host
 ) -> None:
