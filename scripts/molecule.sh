@@ -102,6 +102,10 @@ export MOLECULE_GLOB='molecule/*/molecule.yml'
 
 say "ansible-lint --profile production (roles, playbooks, molecule of the installed collection)"
 (cd "$INSTALLED" && ansible-lint --profile production --nocolor -q roles playbooks molecule)
+for role in runner cntlm; do  # the argument specs render
+    ansible-doc -t role "runnerfleet.gitlab.$role" | grep "ENTRY POINT: .*main" >/dev/null \
+        || { echo "molecule.sh: ansible-doc -t role runnerfleet.gitlab.$role failed" >&2; exit 1; }
+done
 
 # If the deb of cntlm is needed (proxy scenario: its hosts have no route to a package mirror).
 cntlm_deb() {
