@@ -46,6 +46,12 @@ class RunnerFormatter(logging.Formatter):
         if self.style_name == "text":
             pairs = " ".join(f"{k}={_quote(v)}" for k, v in extra.items())
             return f'level={record.levelname.lower()} msg={_quote(message)} {pairs}'.rstrip()
+        if record.exc_info and record.exc_info[1] is not None:
+            # One line with what failed; the traceback only when debugging.
+            error = record.exc_info[1]
+            extra = {**extra, "error": f"{type(error).__name__}: {error}"}
+            if record.levelno <= logging.DEBUG or logging.getLogger("runnerfleet").level <= logging.DEBUG:
+                message = message + "\n" + self.formatException(record.exc_info)
         text = _PREFIX.get(record.levelno, "") + message
         if extra:
             text = f"{text:<50} " + " ".join(f"{k}={_quote(v)}" for k, v in extra.items())
