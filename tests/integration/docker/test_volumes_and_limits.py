@@ -113,8 +113,13 @@ def test_running_out_of_memory_fails_the_job_with_a_clear_line(
         runner=runner, variables=NO_GIT)
     assert result.state == "failed" and result.failure_reason == "script_failure"
     assert result.exit_code == 137
-    assert ('Job failed: exit code 137 (the container ran out of memory and was OOM-killed; '
-            'runners.docker.memory = "48m")') in log
+    # The daemon flags the OOM kill through an event that a loaded host may deliver late; the job
+    # line then names the memory limit as the likely cause instead of confirming it.
+    confirmed = ('Job failed: exit code 137 (the container ran out of memory and was OOM-killed; '
+                 'runners.docker.memory = "48m")')
+    likely = ('Job failed: exit code 137 (the script was killed, most likely by the memory limit: '
+              'runners.docker.memory = "48m")')
+    assert confirmed in log or likely in log
     assert job_resources(4242) == NOTHING_LEFT
 
 

@@ -397,10 +397,15 @@ class DockerExecutor:
             return StageResult(0, None, outcome.timed_out, outcome.canceled)
         code = -1 if code is None else code
         message = f"exit code {code}"
+        limit = self._cfg.memory
         if outcome.oom_killed:
-            limit = self._cfg.memory
             message += (" (the container ran out of memory and was OOM-killed"
                         + (f'; runners.docker.memory = "{limit}"' if limit else "") + ")")
+        elif code == 137 and limit:
+            # Killed, and the daemon has not (yet) flagged an OOM kill: with a memory limit set
+            # that is still by far the likeliest cause, so say so rather than leave a bare 137.
+            message += (" (the script was killed, most likely by the memory limit: "
+                        f'runners.docker.memory = "{limit}")')
         error = BuildError(message, failure_reason=FailureReason.SCRIPT_FAILURE, exit_code=code)
         return StageResult(code, error, outcome.timed_out, outcome.canceled)
 
