@@ -71,7 +71,7 @@ def main() -> None:
     args = parser.parse_args()
 
     provider = DockerExecutorProvider()
-    runner = RunnerConfig(name="bench", token="glrt-t1_benchmarktoken0000", executor="docker",
+    runner = RunnerConfig(name="bench", token="glrt-t1_bench", executor="docker",
                           docker=DockerConfig(image=IMAGE, pull_policy=["if-not-present"]))
     workdir = Path(tempfile.mkdtemp(prefix="runnerfleet-bench-"))
     run_job(provider, runner, 1, workdir)  # warm-up: connection, image inspection
