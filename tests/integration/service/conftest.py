@@ -273,4 +273,6 @@ def world(tmp_path: Path) -> Iterator[World]:
         yield w
     finally:
         w.close()
-        coordinator.stop()
+        # A test may have replaced the coordinator (restart): stop whichever runs now, too.
+        for running in {id(c): c for c in (coordinator, w.coordinator)}.values():
+            running.stop()
