@@ -172,3 +172,22 @@ def test_each_runner_gets_its_executor_table_and_the_proxy_environment(
     assert ssh.ssh.identity_file == "/k"
     assert (vm.executor, vm.virtualbox.base_name, vm.builds_dir) == ("virtualbox", "ci-base", "/builds")
     assert len(gitlab_runners(coordinator)) == 3
+
+
+def test_a_proxy_removed_from_the_inventory_is_removed_from_the_job_environment(
+    role: RoleRunner, coordinator: RunningCoordinator, tmp_path: Path
+) -> None:
+    config = tmp_path / "config.toml"
+    runners = [{"name": "build", "executor": "shell"},
+               {"name": "deploy", "executor": "shell", "environment": ["FOO=bar"]}]
+    proxied = {**role_vars(coordinator, config), "runner_https_proxy": "http://172.17.0.1:3128",
+               "runner_runners": runners}
+    assert (first := role.runners(proxied)).rc == 0, first.output
+    assert all("HTTPS_PROXY=http://172.17.0.1:3128" in r.environment
+               for r in ConfigFile.load(config).config.runners)
+    direct = {**role_vars(coordinator, config), "runner_runners": runners}
+    again = role.runners(direct)
+    assert again.rc == 0, again.output
+    build, deploy = ConfigFile.load(config).config.runners
+    assert (build.environment, deploy.environment) == ([], ["FOO=bar"])
+    assert "172.17.0.1:3128" not in config.read_text()
