@@ -80,9 +80,10 @@ class SshdContainer:
         return docker("exec", self.name, "sh", "-c", command, check=check).stdout
 
     def processes(self) -> list[str]:
-        """Command lines of every process in the container except sshd's and this `ps`."""
+        """Command lines of every process in the container except sshd's and this `ps` (and its `sh`)."""
         lines = self.exec("ps -eo args=").splitlines()
-        return [line for line in lines if line and not line.startswith(("sshd", "/usr/sbin/sshd", "ps "))]
+        return [line for line in lines
+                if line and not line.startswith(("sshd", "/usr/sbin/sshd", "ps ", "sh -c ps -eo args="))]
 
     def wait_for_processes_gone(self, fragment: str, limit: float = 15.0) -> list[str]:
         """Processes whose command line contains `fragment`, once none are left (or at the limit)."""

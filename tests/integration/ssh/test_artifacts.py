@@ -7,9 +7,6 @@ the coordinator listens on the docker bridge address so the target's helper comm
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +21,8 @@ from runnerfleet.trace import TraceBuffer
 from tests.fixtures.coordinator import start_coordinator
 from tests.integration.artifacts.helpers import Api, Taken
 from tests.integration.artifacts.pipeline import EMPTY_CHECKOUT, Runner
-from tests.integration.ssh.sshd import REPO_ROOT, KeyPair, SshdContainer, docker, start_sshd
+from tests.integration.ssh.sshd import KeyPair, SshdContainer, start_sshd
+from tests.integration.ssh.targets import build_wheelhouse, install_runnerfleet
 
 pytestmark = pytest.mark.integration
 
@@ -34,31 +32,8 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[mK]|section_(start|end):\d+:\S+\r")
 
 
 @pytest.fixture(scope="session")
-def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """runnerfleet's wheel, its dependencies' wheels and pip's, built here (the target has no pip)."""
-    root = tmp_path_factory.mktemp("wheelhouse")
-    tree, wheels = root / "tree", root / "wheels"
-    # Build from a copy: pip's build leaves build/ and *.egg-info in the tree it builds.
-    tree.mkdir()
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(REPO_ROOT / name, tree / name)
-    shutil.copytree(REPO_ROOT / "src", tree / "src", ignore=shutil.ignore_patterns("__pycache__"))
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--wheel-dir", str(wheels),
-                           str(tree), "pip"], capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.fail(f"pip wheel failed: {done.stderr[-2000:]}")
-    return wheels
-
-
-def install_runnerfleet(target: SshdContainer, wheels: Path) -> None:
-    """`pip install --no-index` into a venv on the target, `runnerfleet` linked onto its PATH."""
-    docker("cp", f"{wheels}/.", f"{target.name}:/tmp/wheels")
-    target.exec("python3 -m venv --without-pip /opt/runnerfleet"
-                " && pip_wheel=$(ls /tmp/wheels/pip-*.whl)"
-                " && /opt/runnerfleet/bin/python3 \"$pip_wheel/pip\" install -q --no-index"
-                " --find-links /tmp/wheels --no-cache-dir runnerfleet"
-                " && ln -s /opt/runnerfleet/bin/runnerfleet /usr/local/bin/runnerfleet"
-                " && rm -rf /tmp/wheels")
+def wheelhouse() -> Path:
+    return build_wheelhouse()
 
 
 @pytest.fixture
@@ -85,7 +60,7 @@ def bare_target(test_image: None, key: KeyPair) -> Iterator[SshdContainer]:
 @pytest.fixture
 def target(bare_target: SshdContainer, wheelhouse: Path) -> SshdContainer:
     """An SSH target with runnerfleet on the login shell's PATH."""
-    install_runnerfleet(bare_target, wheelhouse)
+    install_runnerfleet(bare_target.name, wheelhouse)
     return bare_target
 
 

@@ -1,77 +1,51 @@
-"""`runnerfleet run-single` with the ssh and virtualbox executors, jobs from a real coordinator."""
+"""`runnerfleet run` with an ssh runner: the shell executor's job set, jobs from a coordinator, real git."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.fixtures.coordinator import start_coordinator
-from tests.integration.service.conftest import World as ServiceWorld
-from tests.integration.ssh.sshd import IMAGE, KeyPair, SshdContainer
-from tests.vboxsim.harness import EXECUTABLE, VBoxSim
+from tests.integration.ssh.gitjobs import BridgeFleet, RemoteSide, run_job_set
+from tests.integration.ssh.sshd import KeyPair, SshdContainer, start_sshd
+from tests.integration.ssh.targets import build_wheelhouse, install_runnerfleet
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def service(tmp_path: Path) -> Iterator[ServiceWorld]:
-    coordinator = start_coordinator(tmp_path / "coordinator", "--long-poll-timeout", "2")
-    world = ServiceWorld(tmp_path, coordinator)
+def fleet(tmp_path: Path) -> Iterator[BridgeFleet]:
+    fleet = BridgeFleet(tmp_path)
     try:
-        yield world
+        yield fleet
     finally:
-        world.close()
-        coordinator.stop()
+        fleet.close()
 
 
-def test_ssh_runner_runs_coordinator_jobs_on_the_remote_host(
-    service: ServiceWorld, sshd: SshdContainer, key: KeyPair, known_hosts: Path
-) -> None:
-    token = service.admin.create_runner()
-    service.write_config({"name": "remote", "token": token, "executor": "ssh",
-                          "ssh": {"host": "127.0.0.1", "port": str(sshd.port), "user": "root",
-                                  "identity_file": str(key.private_path),
-                                  "known_hosts_file": str(known_hosts)}})
-    passing = service.admin.enqueue('echo "remote host: $(hostname)"')
-    failing = service.admin.enqueue("echo about to fail", "exit 4")
-    single = service.run_single("-c", str(service.config), "-r", "remote", "--max-builds", "2")
-    assert single.wait() == 0, single.output
-    job = service.admin.job(passing)
-    assert job["status"] == "success", job["trace"]
-    assert f"remote host: {sshd.exec('hostname').strip()}" in job["trace"]
-    job = service.admin.job(failing)
-    assert (job["status"], job["failure_reason"]) == ("failed", "script_failure")
-    assert "Process exited with status 4" in job["trace"]
-    assert service.journal_records == []
-
-
-def test_virtualbox_runner_runs_a_coordinator_job_in_a_vm_and_leaves_nothing_running(
-    service: ServiceWorld, key: KeyPair, tmp_path: Path, test_image: None
-) -> None:
-    vbox = VBoxSim(tmp_path / "vbox")
+@pytest.fixture
+def target(test_image: None, key: KeyPair) -> Iterator[SshdContainer]:
+    """An sshd container with git and runnerfleet; it reaches the coordinator on the bridge."""
+    container = start_sshd(key)
     try:
-        boot = f"mkdir -p /run/sshd /root/.ssh && echo '{key.public_line}' > /root/.ssh/authorized_keys " \
-               "&& exec /usr/sbin/sshd -D -e"
-        vbox.create_golden_vm("golden", IMAGE, boot)
-        # The service finds VBoxManage on its PATH, as on a VirtualBox host.
-        service.env["PATH"] = f"{EXECUTABLE.parent}{os.pathsep}{service.env['PATH']}"
-        service.env["VBOXSIM_HOME"] = str(vbox.home)
-        token = service.admin.create_runner()
-        service.write_config({"name": "vm", "token": token, "executor": "virtualbox",
-                              "ssh": {"user": "root", "identity_file": str(key.private_path),
-                                      "disable_strict_host_key_checking": True},
-                              "virtualbox": {"base_name": "golden"}})
-        job_id = service.admin.enqueue('echo "inside: $CI_DISPOSABLE_ENVIRONMENT $(id -un)"')
-        single = service.run_single("-c", str(service.config), "-r", "vm", "--max-builds", "1")
-        assert single.wait(patience=180) == 0, single.output
-        job = service.admin.job(job_id)
-        assert job["status"] == "success", job["trace"]
-        assert "inside: true root" in job["trace"]
-        assert "Using VirtualBox version" in job["trace"]
-        assert vbox.running_vm_names() == []
-        assert vbox.containers(running_only=True) == []
+        install_runnerfleet(container.name, build_wheelhouse())
+        yield container
     finally:
-        vbox.destroy()
+        container.remove()
+
+
+def test_the_shell_executors_job_set_passes_over_ssh_with_nothing_left_running(
+    fleet: BridgeFleet, target: SshdContainer, key: KeyPair, tmp_path: Path
+) -> None:
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text(target.host_key_line + "\n")
+    fleet.write_config(
+        {"name": "remote", "token": fleet.create_runner("remote"), "executor": "ssh",
+         "ssh": {"host": "127.0.0.1", "port": str(target.port), "user": "root",
+                 "identity_file": str(key.private_path), "known_hosts_file": str(known_hosts)}},
+        {"name": "local", "token": fleet.create_runner("local"), "executor": "shell"},
+    )
+    run_job_set(fleet, RemoteSide("remote", keeps_checkout=True, processes=target.processes))
+    # Nothing of any job runs on the target any more: only sshd is left.
+    assert target.processes() == []
+    assert fleet.world.journal_records == []

@@ -6,7 +6,6 @@ import threading
 
 from runnerfleet.config import RunnerConfig
 from runnerfleet.executors.base import (
-    REMOTE_RUNNER_COMMAND,
     BuildContext,
     Executor,
     ExecutorEnvironment,
@@ -15,9 +14,9 @@ from runnerfleet.executors.base import (
 )
 from runnerfleet.executors.errors import BuildError
 from runnerfleet.executors.ssh.client import SshClient, SshOptions
+from runnerfleet.executors.ssh.remote_job import RemoteJob
 from runnerfleet.executors.ssh.settings import ssh_target
-from runnerfleet.executors.ssh.stage import remote_command, remote_dirs, remote_shell, run_stage
-from runnerfleet.trace import TraceBuffer
+from runnerfleet.executors.ssh.stage import remote_shell
 
 
 class SshExecutor:
@@ -25,30 +24,14 @@ class SshExecutor:
 
     def __init__(self, options: SshOptions) -> None:
         self._options = options
-        self._client: SshClient | None = None
-        self._trace: TraceBuffer | None = None
-        self._command = ""
+        self._remote = RemoteJob("ssh")
 
     def prepare(self, ctx: BuildContext) -> ExecutorEnvironment:
-        runner = ctx.runner
         ctx.trace.println("Using SSH executor...")
-        shell = remote_shell(runner, "ssh")
-        target = ssh_target(runner.ssh)
-        self._client = SshClient(target, self._options)
-        self._client.connect()
-        builds_dir, cache_dir = remote_dirs(self._client, runner)
-        self._command = remote_command(shell, ctx.user)
-        self._trace = ctx.trace
-        custom = runner.custom_build_dir.enabled
-        return ExecutorEnvironment(
-            shell=shell,
-            builds_dir=builds_dir,
-            cache_dir=cache_dir,
-            shared=True,
-            custom_build_dir_enabled=bool(custom),
-            safe_directory_checkout=bool(runner.safe_directory_checkout),
-            runner_command=REMOTE_RUNNER_COMMAND,
-        )
+        shell = remote_shell(ctx.runner, "ssh")
+        client = self._remote.hold(SshClient(ssh_target(ctx.runner.ssh), self._options))
+        client.connect()
+        return self._remote.attach(ctx, shell, shared=True)
 
     def run(
         self,
@@ -58,19 +41,13 @@ class SshExecutor:
         timeout: float | None,
         cancel_event: threading.Event,
     ) -> StageResult:
-        if self._client is None or self._trace is None:
-            raise RuntimeError("SshExecutor.run called before prepare")
-        return run_stage(self._client, self._command, script, self._trace, timeout=timeout,
-                         cancel_event=cancel_event)
+        return self._remote.run(script, timeout=timeout, cancel_event=cancel_event)
 
     def finish(self, error: BuildError | None) -> None:
         pass
 
     def cleanup(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            client.close()
-        self._trace = None
+        self._remote.close()
 
 
 class SshExecutorProvider:

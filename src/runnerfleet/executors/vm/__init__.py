@@ -1,5 +1,6 @@
-"""The layer VM executors share: base VM selection, names, concurrency slots, waiting for SSH."""
+"""The layer VM executors share: base VM selection, names, slots, waiting for SSH, the job lifecycle."""
 
+from runnerfleet.executors.vm.executor import VmExecutor
 from runnerfleet.executors.vm.images import compile_allowed_images, select_base_vm
 from runnerfleet.executors.vm.names import runner_vm_pattern, vm_name
 from runnerfleet.executors.vm.slots import Slots
@@ -8,6 +9,7 @@ from runnerfleet.executors.vm.ssh_wait import DEFAULT_SSH_WAIT, VmNotResponding,
 __all__ = [
     "DEFAULT_SSH_WAIT",
     "Slots",
+    "VmExecutor",
     "VmNotResponding",
     "compile_allowed_images",
     "runner_vm_pattern",
