@@ -7,6 +7,7 @@ builds and cache dirs.
 from __future__ import annotations
 
 import posixpath
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -146,4 +147,7 @@ def build_info(
         cache_dir=layout.cache_dir,
         runner=runner,
         runner_command=env.runner_command,
+        runner_host=socket.gethostname() if env.names_runner_host else "",
+        local_hostname=socket.gethostname() if env.in_process_stages else "",
+        exact_shell=env.in_process_stages,
     )

@@ -35,8 +35,8 @@ from runnerfleet.executors.errors import BuildError, FailureReason
 from runnerfleet.executors.registry import get_provider
 from runnerfleet.executors.signals import go_signal_name
 from runnerfleet.job import JobPayload, JobPayloadError, JobVariables, Variable
-from runnerfleet.shells import BuildInfo, ShellScriptError, generate
-from runnerfleet.trace import TraceBuffer
+from runnerfleet.shells import BuildInfo, ShellScriptError, generate, in_process_stage
+from runnerfleet.trace import STDOUT, STREAM_WORK, TraceBuffer
 from runnerfleet.trace.colors import RESET
 from runnerfleet.version import COMPATIBLE_GITLAB_RUNNER_VERSION, VERSION
 
@@ -436,7 +436,7 @@ class Build:
 
     def _user_scripts(self, job: RunContext) -> BuildError | None:
         assert self.payload is not None and self.settings is not None and self._info is not None
-        variables = self._info.variables.expanded()
+        variables = self._info.expanded()
         remaining = job.remaining()
         script_timeout, warning = stage_timeout(variables, "RUNNER_SCRIPT_TIMEOUT", 0.0, remaining)
         if warning:
@@ -491,14 +491,28 @@ class Build:
             return False, _context_error(done)
         info = info or self._info
         assert info is not None
-        try:
-            script = generate(stage, info, self._env.shell)
-        except ShellScriptError as exc:
-            return False, _system(str(exc))
-        if script is None:
-            return False, None  # nothing to do: skipped silently, like gitlab-runner
+        # The executor says whether runner-side bookkeeping may replace a stage's script here.
+        local = in_process_stage(stage, info) if self._env.in_process_stages else None
+        script: str | None = None
+        if local is None:
+            try:
+                script = generate(stage, info, self._env.shell)
+            except ShellScriptError as exc:
+                return False, _system(str(exc))
+            if script is None:
+                return False, None  # nothing to do: skipped silently, like gitlab-runner
         with self._section(stage):
             self._describe(stages.description(stage))
+            if local is not None and local.run(self.trace.stream(STREAM_WORK, STDOUT)):
+                return True, None
+            if script is None:
+                # The in-process work declined (a file in the way, ...): the script reports it.
+                try:
+                    script = generate(stage, info, self._env.shell)
+                except ShellScriptError as exc:
+                    return True, _system(str(exc))
+                if script is None:
+                    return True, None
             result = self._executor.run(stage, script, timeout=ctx.remaining(), cancel_event=ctx.event)
             if result.timed_out:
                 ctx.expire()

@@ -77,6 +77,20 @@ class ExecutorEnvironment:
     # The `runnerfleet` the cache/artifact stages call where scripts run; None = this process's
     # own executable (the runner's host). Remote executors name the one on their target's PATH.
     runner_command: str | None = None
+    # Scripts run on this host, as the runner's own user, and `shell` is exactly that shell (no
+    # fallback to another one). Then stages whose whole work is runner-side bookkeeping run
+    # inside the runner process (same output, no interpreter started), and bash scripts need no
+    # probe for bash-only options.
+    in_process_stages: bool = False
+    # prepare_script prints "Running on $(hostname) via <runner host>..." (gitlab-runner's
+    # ShowHostname); None: when the scripts run elsewhere, i.e. the executor names a
+    # `runner_command` on its target.
+    show_hostname: bool | None = None
+
+    @property
+    def names_runner_host(self) -> bool:
+        """Whether prepare_script names the runner's host ("... via <host>...")."""
+        return self.runner_command is not None if self.show_hostname is None else self.show_hostname
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,15 @@ class BuildInfo:
     cache_dir: str = ""
     runner: RunnerConfig | None = None
     runner_command: str | None = None
+    # prepare_script: "Running on $(hostname) via <runner_host>..." when set (docker, ssh,
+    # virtualbox: the scripts run elsewhere), "Running on $(hostname)..." otherwise.
+    runner_host: str = ""
+    # The scripts run on this host as the runner's user: `$(hostname)` is known without a fork.
+    local_hostname: str = ""
+    # The script is run by exactly `shell` (no fallback to sh): bash needs no pipefail probe.
+    exact_shell: bool = False
+    _expanded: tuple[JobVariables, int, JobVariables] | None = field(default=None, init=False, repr=False,
+                                                              compare=False)
 
     def __post_init__(self) -> None:
         if not self.tmp_dir:
@@ -58,9 +67,20 @@ class BuildInfo:
         if self.trace_sections is None:
             self.trace_sections = self.payload.features.trace_sections
 
+    def expanded(self) -> JobVariables:
+        """`variables` expanded; computed once (again only if the list was replaced or grew).
+
+        Shared between callers: copy it before changing it.
+        """
+        cached = self._expanded
+        variables = self.variables
+        if cached is None or cached[0] is not variables or cached[1] != len(variables):
+            cached = self._expanded = (variables, len(variables), variables.expanded())
+        return cached[2]
+
     def setting(self, key: str, default: str = "") -> str:
         """A job setting read from the (expanded) variables, `default` when unset or empty."""
-        return self.variables.expanded().get(key) or default
+        return self.expanded().get(key) or default
 
     def flag(self, key: str, default: bool) -> bool:
         """A boolean job setting; unparseable values fall back to `default`."""

@@ -39,7 +39,7 @@ def _request_timeout(build: BuildInfo) -> int:
 
 
 def _policy(build: BuildInfo, cache: Cache, key: CacheKey) -> str:
-    policy = build.variables.expanded().expand(cache.policy or "pull-push") or "pull-push"
+    policy = build.expanded().expand(cache.policy or "pull-push") or "pull-push"
     if policy not in POLICIES:
         raise ShellScriptError(f"unknown cache policy {policy!r} for {key.human}: "
                                "use pull, push or pull-push")
@@ -57,7 +57,7 @@ class _Keys:
 
     def make(self, user_key: str, verb: str) -> CacheKey | None:
         payload = self.build.payload
-        raw = (self.build.variables.expanded().expand(user_key) if user_key
+        raw = (self.build.expanded().expand(user_key) if user_key
                else default_key(payload.job_info.name, payload.git_info.ref))
         try:
             key, warning = cache_key(raw, cache_dir=self.build.cache_dir, project_dir=self.build.project_dir,
@@ -105,7 +105,7 @@ def _extract_commands(w: ShellWriter, build: BuildInfo, keys: _Keys, chain: list
 
 
 def _fallbacks(w: ShellWriter, build: BuildInfo, keys: _Keys, cache: Cache) -> list[CacheKey]:
-    variables = build.variables.expanded()
+    variables = build.expanded()
     chain: list[CacheKey] = []
     for raw in cache.fallback_keys:
         expanded = variables.expand(raw)

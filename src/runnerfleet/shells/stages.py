@@ -13,7 +13,7 @@ from runnerfleet.shells.errors import ShellScriptError
 from runnerfleet.shells.writer import ShellWriter
 from runnerfleet.version import COMPATIBLE_GITLAB_RUNNER_VERSION, go_arch, go_platform
 
-_SHELL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SHELL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")  # \Z: `$` would accept a trailing newline
 GITLAB_ENV_FILE = "gitlab_runner_env"
 EXT_GIT_CONFIG = ".gitlab-runner.ext.conf"
 GIT_TEMPLATE_DIR = "git-template"
@@ -33,7 +33,7 @@ def _write_exports(w: ShellWriter, build: BuildInfo, variables: JobVariables) ->
     tmp = build.tmp_dir
     w.mkdir(tmp)
     for variable in variables:
-        if not _SHELL_NAME.match(variable.key):
+        if not SHELL_NAME.match(variable.key):
             continue  # not expressible as a shell variable; gitlab-runner cannot export it either
         if variable.file:
             path = _tmp(build, variable.key)
@@ -45,8 +45,12 @@ def _write_exports(w: ShellWriter, build: BuildInfo, variables: JobVariables) ->
     w.source_env(_tmp(build, GITLAB_ENV_FILE))
 
 
-def _job_variables(build: BuildInfo) -> JobVariables:
-    variables = build.variables.expanded()
+def job_variables(build: BuildInfo) -> JobVariables:
+    """The variables a stage exports: expanded, plus CI_JOB_STATUS for after_script."""
+    variables = build.expanded()
+    if build.job_status == "running":
+        return variables
+    variables = JobVariables(variables)
     if build.job_status != "running":
         # after_script sees the outcome of the user steps.
         variables.append(Variable("CI_JOB_STATUS", build.job_status, public=True))
@@ -58,7 +62,8 @@ def _commands(w: ShellWriter, commands: Sequence[str]) -> None:
         w.user_command(command)
 
 
-def _trace(build: BuildInfo) -> bool:
+def debug_trace(build: BuildInfo) -> bool:
+    """CI_DEBUG_TRACE is on (and not disabled by the runner): scripts run with xtrace."""
     return build.flag("CI_DEBUG_TRACE", False) and not build.debug_trace_disabled
 
 
@@ -80,16 +85,33 @@ class _Stage:
             self.w.section_end(self.name)
 
     def script(self) -> str:
-        return self.w.finish(trace=_trace(self.build))
+        return self.w.finish(trace=debug_trace(self.build), pipefail_probe=not self.build.exact_shell)
 
 
 # -- prepare ---------------------------------------------------------------------------------------
 def prepare_script(build: BuildInfo, shell: str = "bash") -> str:
-    """Prints where the job runs; nothing is exported yet."""
+    """Prints where the job runs; nothing is exported yet.
+
+    The stage runs a login shell even when it prints a known host name: its real job is to show
+    that the shell and its profile work (a broken profile fails here, with the profile hint).
+    """
     stage = _Stage("prepare_script", build, shell)
     with stage as w:
-        w.line('printf \'%s\\n\' "Running on $(hostname)..."')
+        if build.runner_host:
+            w.line(f'printf \'%s\\n\' "Running on $(hostname) via {_double_quoted(build.runner_host)}..."')
+        elif build.local_hostname:
+            # Same host: `$(hostname)` would print this very name, at the cost of a process.
+            w.echo(f"Running on {build.local_hostname}...")
+        else:
+            w.line('printf \'%s\\n\' "Running on $(hostname)..."')
     return stage.script()
+
+
+def _double_quoted(text: str) -> str:
+    """`text` for use inside a double-quoted shell string (no expansion of its own `$`, `` ` ``)."""
+    for special in ("\\", '"', "$", "`"):
+        text = text.replace(special, "\\" + special)
+    return text
 
 
 # -- sources ---------------------------------------------------------------------------------------
@@ -256,13 +278,12 @@ def _submodules(w: ShellWriter, build: BuildInfo) -> None:
 def get_sources(build: BuildInfo, shell: str = "bash") -> str:
     """Fetch/clone the repository into the project dir and check out the job's commit (§5.5)."""
     stage = _Stage("get_sources", build, shell)
-    strategy, warning = build.git_strategy()
+    # An invalid GIT_STRATEGY was already warned about with the job's other setting errors.
+    strategy, _ = build.git_strategy()
     with stage as w:
-        _write_exports(w, build, _job_variables(build))
+        _write_exports(w, build, job_variables(build))
         w.export("GIT_TERMINAL_PROMPT", "0")
         w.export("GCM_INTERACTIVE", "Never")
-        if warning:
-            w.warning(warning)
         hooks = strategy in ("fetch", "clone")
         if hooks:
             _commands(w, _lines(build.pre_get_sources_script))
@@ -305,7 +326,7 @@ def step(build: BuildInfo, name: str, shell: str = "bash") -> str | None:
         return None
     stage = _Stage(f"step_{name}", build, shell)
     with stage as w:
-        _write_exports(w, build, _job_variables(build))
+        _write_exports(w, build, job_variables(build))
         w.cd(build.project_dir)
         _commands(w, _lines(build.pre_build_script))
         _commands(w, job_step.script)
@@ -320,7 +341,7 @@ def after_script(build: BuildInfo, shell: str = "bash") -> str | None:
         return None
     stage = _Stage("after_script", build, shell)
     with stage as w:
-        _write_exports(w, build, _job_variables(build))
+        _write_exports(w, build, job_variables(build))
         w.cd(build.project_dir)
         _commands(w, job_step.script)
     return stage.script()
@@ -331,7 +352,7 @@ def cleanup_file_variables(build: BuildInfo, shell: str = "bash") -> str:
     stage = _Stage("cleanup_file_variables", build, shell)
     with stage as w:
         for variable in build.variables:
-            if variable.file and _SHELL_NAME.match(variable.key):
+            if variable.file and SHELL_NAME.match(variable.key):
                 w.rm_file(_tmp(build, variable.key))
         w.rm_file(_tmp(build, GITLAB_ENV_FILE))
         w.rm_file(_tmp(build, EXT_GIT_CONFIG))
@@ -345,7 +366,7 @@ def _transfer_stage(name: str, build: BuildInfo, shell: str,
     """Exports, `cd` to the project dir, then the body; None when the body had nothing to do."""
     stage = _Stage(name, build, shell)
     with stage as w:
-        _write_exports(w, build, _job_variables(build))
+        _write_exports(w, build, job_variables(build))
         w.cd(build.project_dir)
         has_work = write(w)
     return stage.script() if has_work else None

@@ -55,7 +55,8 @@ class ShellWriter:
     def source_env(self, path: str) -> None:
         """Export every `KEY=VALUE` line of `path` literally (no shell evaluation of the value)."""
         p = self.q(path)
-        self.line(f"touch {p}")
+        # Created if missing; a test builtin spares the fork of `touch` when it exists.
+        self.line(f"[ -e {p} ] || : >> {p}")
         self.line(
             "while IFS= read -r __rf_line || [ -n \"$__rf_line\" ]; do "
             "case \"$__rf_line\" in [A-Za-z_]*=*) export \"$__rf_line\" 2>/dev/null || true ;; esac; "
@@ -67,7 +68,9 @@ class ShellWriter:
         self.line(f"cd {self.q(path)}")
 
     def mkdir(self, path: str) -> None:
-        self.line(f"mkdir -p {self.q(path)}")
+        p = self.q(path)
+        # The test is a builtin: no `mkdir` process when the directory is already there.
+        self.line(f"[ -d {p} ] || mkdir -p {p}")
 
     def rm_file(self, path: str) -> None:
         self.line(f"rm -f {self.q(path)}")
@@ -111,13 +114,20 @@ class ShellWriter:
         self.line(text)
 
     # -- final script -----------------------------------------------------------------------------
-    def finish(self, *, trace: bool = False) -> str:
-        """The runnable script: strict options, then the body quoted as one string and eval-ed."""
+    def finish(self, *, trace: bool = False, pipefail_probe: bool = True) -> str:
+        """The runnable script: strict options, then the body quoted as one string and eval-ed.
+
+        `pipefail_probe=False` when the script is known to run in bash, which always has
+        pipefail: the probe costs a `grep` process per stage. sh may lack it and keeps the probe.
+        """
         body = "\n".join(self.lines) + "\n"
         out = [f"#!/usr/bin/env {self.shell}", "", "trap 'exit 1' TERM", ""]
         if trace:
             out.append("set -o xtrace")
-        out.append("if set -o | grep pipefail > /dev/null; then set -o pipefail; fi; set -o errexit")
+        if pipefail_probe or self.shell != "bash":
+            out.append("if set -o | grep pipefail > /dev/null; then set -o pipefail; fi; set -o errexit")
+        else:
+            out.append("set -o pipefail; set -o errexit")
         out.append("set +o noclobber")
         # The subshell reads /dev/null so commands cannot swallow the rest of a script fed on stdin.
         out.append(f"( trap 'exit 1' TERM; eval {self.q(body)} ) < /dev/null")

@@ -78,6 +78,9 @@ class ShellExecutor:
             shared=True,
             custom_build_dir_enabled=bool(custom) if custom is not None else False,
             safe_directory_checkout=bool(runner.safe_directory_checkout),
+            # This host, this user, exactly `bash`/`sh`: bookkeeping stages need no shell. With
+            # --user the files must belong to that user, so every stage stays a script.
+            in_process_stages=not ctx.user,
         )
 
     def run(
