@@ -8,11 +8,10 @@ from collections.abc import Iterable
 from types import TracebackType
 
 from runnerfleet.trace import colors
-from runnerfleet.trace.phrases import PhraseMasker
+from runnerfleet.trace.masking import MaskChain
 from runnerfleet.trace.store import DEFAULT_OUTPUT_LIMIT, LogStore
 from runnerfleet.trace.timestamps import STDOUT, Clock, Timestamper
-from runnerfleet.trace.tokens import TokenMasker, token_prefixes
-from runnerfleet.trace.urlparams import UrlParamMasker
+from runnerfleet.trace.tokens import token_prefixes
 from runnerfleet.trace.utf8 import Utf8Sanitizer
 
 # gitlab-runner's stream numbers: runner/executor lines, user script output, first service.
@@ -31,9 +30,7 @@ class TraceStream:
         self._owner = owner
         self.stream_id = stream_id
         self.stream_type = stream_type
-        self._phrases = PhraseMasker(owner._masked_values)
-        self._urls = UrlParamMasker()
-        self._tokens = TokenMasker(owner._prefixes)
+        self._masks = MaskChain(owner._masked_values, owner._prefixes)
         self._stamper = Timestamper(stream_id, stream_type, owner._clock) if owner._timestamps else None
 
     def write(self, data: bytes) -> int:
@@ -46,15 +43,12 @@ class TraceStream:
 
     def _process(self, data: bytes, *, final: bool, stamp_final: bool) -> None:
         # Order as gitlab-runner: variable values, URL params, token prefixes, then timestamps.
-        out = self._phrases.feed(data)
+        out = self._masks.feed(data) if data else b""
         if final:
-            out += self._phrases.flush()
-        out = self._urls.feed(out) if out else b""
-        if final:
-            out += self._urls.flush()
-        out = self._tokens.feed(out) if out else b""
-        if final:
-            out += self._tokens.flush()
+            out += self._masks.flush()
+        self._stamp_and_append(out, stamp_final=stamp_final)
+
+    def _stamp_and_append(self, out: bytes, *, stamp_final: bool) -> None:
         if self._stamper is not None:
             out = self._stamper.feed(out)
             if stamp_final:
@@ -67,9 +61,8 @@ class TraceStream:
 
     def _remask(self) -> None:
         """Release what the old maskers hold (the line stays open), then mask with new settings."""
-        self._process(b"", final=True, stamp_final=False)
-        self._phrases = PhraseMasker(self._owner._masked_values)
-        self._tokens = TokenMasker(self._owner._prefixes)
+        out = self._masks.remask(self._owner._masked_values, self._owner._prefixes)
+        self._stamp_and_append(out, stamp_final=False)
 
 
 class TraceBuffer:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
+
+from runnerfleet.trace.literals import LiteralSet
 
 MASK = b"[MASKED]"
 
@@ -27,45 +28,37 @@ class PhraseMasker:
     """
 
     def __init__(self, phrases: Iterable[str | bytes]) -> None:
-        self._phrases = unique_phrases(phrases)
+        self.literals = LiteralSet(unique_phrases(phrases))
         self._held = b""
-        # Longest first, so at one position the alternation picks the longest phrase.
-        self._pattern = re.compile(b"|".join(re.escape(p) for p in self._phrases)) if self._phrases else None
-        self._max_len = max((len(p) for p in self._phrases), default=0)
-        self._first_bytes = frozenset(p[0] for p in self._phrases)
 
     @property
     def active(self) -> bool:
-        return self._pattern is not None
+        return self.literals.pattern is not None
 
-    def _hold_start(self, buf: bytes, start: int) -> int:
-        """Earliest index >= start whose tail is a proper prefix of some phrase, else len(buf)."""
-        size = len(buf)
-        i = max(start, size - self._max_len + 1)
-        while i < size:
-            if buf[i] in self._first_bytes:
-                tail = buf[i:]
-                for phrase in self._phrases:
-                    if len(phrase) > len(tail) and phrase.startswith(tail):
-                        return i
-            i += 1
-        return size
+    @property
+    def held(self) -> bytes:
+        """Bytes not yet released (a proper prefix of some phrase)."""
+        return self._held
 
-    def feed(self, data: bytes) -> bytes:
-        if self._pattern is None:
+    def feed(self, data: bytes, *, scan: bool = True) -> bytes:
+        """Mask data; `scan=False` when the caller proved no phrase occurs in held + data."""
+        pattern = self.literals.pattern
+        if pattern is None:
             return data
         buf = self._held + data if self._held else data
         out: list[bytes] = []
         pos = 0
-        hold = self._hold_start(buf, 0)
-        # Cheap substring scans first: most chunks contain no literal at all.
-        present = any(literal in buf for literal in self._phrases)
+        hold = self.literals.hold_start(buf, 0)
+        present = scan and self.literals.present(buf)
         while True:
             if pos > hold:
-                hold = self._hold_start(buf, pos)
-            match = self._pattern.search(buf, pos) if present else None
+                hold = self.literals.hold_start(buf, pos)
+            match = pattern.search(buf, pos) if present else None
             # A match starting before `hold` cannot be extended by later bytes: it is final.
             if match is None or match.start() >= hold:
+                if pos == 0 and hold == len(buf):
+                    self._held = b""
+                    return buf
                 out.append(buf[pos:hold])
                 self._held = buf[hold:]
                 return b"".join(out)

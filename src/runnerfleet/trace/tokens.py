@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from runnerfleet.trace.literals import LiteralSet
+
 MASK = b"[MASKED]"
 
 ALWAYS_MASKED_PREFIXES = ("glpat-",)
@@ -41,30 +43,20 @@ class TokenMasker:
     """Keeps each token prefix and replaces the token characters after it by one `[MASKED]`."""
 
     def __init__(self, prefixes: Iterable[bytes]) -> None:
-        self._prefixes = sorted(set(prefixes), key=lambda p: (-len(p), p))
-        alternation = b"|".join(re.escape(p) for p in self._prefixes)
-        self._pattern = re.compile(alternation) if self._prefixes else None
-        self._max_len = max((len(p) for p in self._prefixes), default=0)
-        self._first_bytes = frozenset(p[0] for p in self._prefixes)
-        # Prefixes grouped by their first two bytes (most share "gl"), for one scan per group.
-        self._groups: dict[bytes, list[bytes]] = {}
-        for prefix in self._prefixes:
-            self._groups.setdefault(prefix[:2], []).append(prefix)
+        self.literals = LiteralSet(prefixes)
         self._held = b""
         self._in_token = False
         self._masked = False
 
-    def _hold_start(self, buf: bytes, start: int) -> int:
-        size = len(buf)
-        i = max(start, size - self._max_len + 1)
-        while i < size:
-            if buf[i] in self._first_bytes:
-                tail = buf[i:]
-                for prefix in self._prefixes:
-                    if len(prefix) > len(tail) and prefix.startswith(tail):
-                        return i
-            i += 1
-        return size
+    @property
+    def held(self) -> bytes:
+        """Bytes not yet released (a proper prefix of some token prefix)."""
+        return self._held
+
+    @property
+    def idle(self) -> bool:
+        """Not inside a token: the next bytes are judged afresh."""
+        return not self._in_token
 
     def _skip_body(self, buf: bytes, pos: int) -> int:
         """Drop token characters from pos; return where they end, or -1 if they run to the end."""
@@ -76,8 +68,10 @@ class TokenMasker:
         self._in_token = False
         return end
 
-    def feed(self, data: bytes) -> bytes:
-        if self._pattern is None:
+    def feed(self, data: bytes, *, scan: bool = True) -> bytes:
+        """Mask data; `scan=False` when the caller proved no prefix occurs in held + data."""
+        pattern = self.literals.pattern
+        if pattern is None:
             return data
         buf = self._held + data if self._held else data
         self._held = b""
@@ -89,16 +83,15 @@ class TokenMasker:
                 return b""
             if self._masked:
                 out.append(MASK)
-        hold = self._hold_start(buf, pos)
-        # Cheap substring scans first: most chunks contain no literal at all.
-        present = any(
-            head in buf and any(prefix in buf for prefix in group) for head, group in self._groups.items()
-        )
+        hold = self.literals.hold_start(buf, pos)
+        present = scan and self.literals.present(buf)
         while True:
             if pos > hold:
-                hold = self._hold_start(buf, pos)
-            match = self._pattern.search(buf, pos) if present else None
+                hold = self.literals.hold_start(buf, pos)
+            match = pattern.search(buf, pos) if present else None
             if match is None or match.start() >= hold:
+                if pos == 0 and hold == len(buf) and not out:
+                    return buf
                 out.append(buf[pos:hold])
                 self._held = buf[hold:]
                 return b"".join(out)

@@ -29,6 +29,21 @@ _VALUE_END = re.compile(
 _PARTIAL_END = re.compile(rb"(?:\xc2|\xe1|\xe1\x9a|\xe2|\xe2[\x80\x81]|\xe3|\xe3\x80)\Z")
 
 
+# Presence tests: `?`/`&` are found with memchr (most chunks have neither), then a regex with a
+# literal head per separator (`re` scans for a literal head in C; `[?&]` would be tried at
+# every position).
+_KEY_ALTERNATION = b"(?i:" + b"|".join(re.escape(k.encode()) for k in SENSITIVE_KEYS) + b")="
+_AFTER_QUESTION = re.compile(rb"\?" + _KEY_ALTERNATION)
+_AFTER_AMPERSAND = re.compile(b"&" + _KEY_ALTERNATION)
+
+
+def has_sensitive_key(buf: bytes) -> bool:
+    """True when `?key=` or `&key=` of a sensitive key (any case) occurs in buf."""
+    return (b"?" in buf and _AFTER_QUESTION.search(buf) is not None) or (
+        b"&" in buf and _AFTER_AMPERSAND.search(buf) is not None
+    )
+
+
 def _is_key_prefix(tail: bytes) -> bool:
     lowered = tail.lower()
     return any(len(k) > len(lowered) and k.startswith(lowered) for k in _KEY_TAILS)
@@ -40,6 +55,16 @@ class UrlParamMasker:
     def __init__(self) -> None:
         self._held = b""
         self._masking = False
+
+    @property
+    def held(self) -> bytes:
+        """Bytes not yet released (a `?`/`&` and the start of a key, or a partial value end)."""
+        return self._held
+
+    @property
+    def idle(self) -> bool:
+        """Not inside a value: the next bytes are judged afresh."""
+        return not self._masking
 
     def _hold_start(self, buf: bytes, start: int) -> int:
         size = len(buf)
@@ -62,7 +87,8 @@ class UrlParamMasker:
         self._held = buf[partial.start() :] if partial else b""
         return -1
 
-    def feed(self, data: bytes) -> bytes:
+    def feed(self, data: bytes, *, scan: bool = True) -> bytes:
+        """Mask data; `scan=False` when the caller proved no key occurs in held + data."""
         buf = self._held + data if self._held else data
         self._held = b""
         out: list[bytes] = []
@@ -73,15 +99,16 @@ class UrlParamMasker:
                 return b""
             out.append(MASK)
         hold = self._hold_start(buf, pos)
-        # Keys match case-insensitively: search a lower-cased copy (same offsets, ASCII only),
-        # and only when a key is there at all.
-        lowered = buf.lower()
-        present = any(key in lowered for key in _KEY_TAILS)
+        present = scan and has_sensitive_key(buf)
+        # Keys match case-insensitively: search a lower-cased copy (same offsets, ASCII only).
+        lowered = buf.lower() if present else buf
         while True:
             if pos > hold:
                 hold = self._hold_start(buf, pos)
             match = _KEY_PATTERN.search(lowered, pos) if present else None
             if match is None or match.start() >= hold:
+                if pos == 0 and hold == len(buf) and not out:
+                    return buf
                 out.append(buf[pos:hold])
                 self._held = buf[hold:]
                 return b"".join(out)
