@@ -24,6 +24,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--variable", action="append", default=[], metavar="KEY=VALUE",
                         help="a pipeline variable (repeatable)")
     parser.add_argument("--list", action="store_true", help="print the jobs and exit")
+    parser.add_argument("--skip-delays", action="store_true",
+                        help="start `when: delayed` jobs at once instead of after their "
+                        "start_in (default: wait, as GitLab does)")
     parser.add_argument("--uncommitted", action="store_true",
                         help="run the working tree including uncommitted changes")
     parser.add_argument("--docker-image", default=None,
@@ -55,7 +58,7 @@ def run(ns: argparse.Namespace) -> int:
     options = ExecOptions(cwd=Path.cwd(), jobs=list(ns.jobs), executor=ns.executor,
                           variables=_variables(ns.variable), uncommitted=ns.uncommitted,
                           concurrent=max(1, ns.concurrent), image=ns.docker_image,
-                          colour=sys.stdout.isatty())
+                          colour=sys.stdout.isatty(), skip_delays=ns.skip_delays)
     if ns.list:
         return list_jobs(options, sys.stdout)
     return run_exec(options, sys.stdout)

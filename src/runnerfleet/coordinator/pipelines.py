@@ -1,15 +1,18 @@
 """Pipelines from `.gitlab-ci.yml`: create the jobs, advance them by stage and `needs` as GitLab does.
 
 A compiled job is a row of `jobs` with a `ci` column (when, allow_failure, needs, stage index,
-retried). It waits in `created` until its stage (or its needs) allow, then becomes `pending`
-through the shared queue, `manual` (waits for play) or `skipped`. Advancement runs when a pipeline
-is created and whenever one of its jobs reaches a final status (`JobStore.finish_listeners`).
+start_in, retried). It waits in `created` until its stage (or its needs) allow, then becomes
+`pending` through the shared queue, `manual` (waits for play), `scheduled` (`when: delayed`: due
+at `scheduled_at`, enqueued by the scheduler thread or by play) or `skipped`. Advancement runs
+when a pipeline is created and whenever one of its jobs reaches a final status
+(`JobStore.finish_listeners`).
 """
 
 from __future__ import annotations
 
 import io
 import json
+import sqlite3
 import subprocess
 import tarfile
 import tempfile
@@ -24,13 +27,19 @@ from runnerfleet.cache.filekeys import resolve_cache_keys
 from runnerfleet.coordinator import repos
 from runnerfleet.coordinator.job_store import FINISHED, Job, Project
 from runnerfleet.coordinator.jobs import JobService
+from runnerfleet.coordinator.store import from_row
 from runnerfleet.errors import RunnerfleetError
 from runnerfleet.pipeline import CompiledJob, CompiledPipeline, PipelineError, compile
+from runnerfleet.pipeline.durations import parse_duration
 from runnerfleet.pipeline.variables import predefined
 
 CONFIG_PATH = ".gitlab-ci.yml"
 # Statuses after which a job no longer holds back the jobs after it.
 _DONE = (*FINISHED, "skipped")
+# `Ci::HasStatus::CANCELABLE_STATUSES`: what a pipeline cancel cancels (manual jobs stay).
+CANCELABLE = ("created", "waiting_for_resource", "preparing", "pending", "running", "scheduled")
+# The scheduler looks at least this often (seconds): it also notices the coordinator closing.
+_SCHEDULER_TICK = 1.0
 
 
 class PipelineCreateError(RunnerfleetError):
@@ -62,6 +71,8 @@ class CiJob:
     needs: list[str] | None
     stage_idx: int
     retried: bool
+    start_in: str | None = None
+    scheduled_at: float | None = None
 
 
 def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
@@ -72,7 +83,7 @@ def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
 def _job_status(ci: CiJob) -> str:
     """The status a job contributes to GitLab's composite status (`ignored` = may fail)."""
     status = ci.job.status
-    if status == "failed" and ci.allow_failure:
+    if status in ("failed", "canceled") and ci.allow_failure:
         return "success_with_warnings"
     if status == "manual" and ci.allow_failure:
         return "ignored"
@@ -90,7 +101,7 @@ def composite_status(jobs: list[CiJob]) -> str:
         return "skipped"
     if only("success", "skipped", "success_with_warnings", "ignored"):
         return "success"
-    if only("created", "skipped", "success_with_warnings", "ignored") and "created" in statuses:
+    if only("created", "success_with_warnings", "ignored"):
         return "created"
     if "canceling" in statuses:
         return "canceling"
@@ -102,6 +113,8 @@ def composite_status(jobs: list[CiJob]) -> str:
         return "running"
     if "manual" in statuses:
         return "manual"
+    if "scheduled" in statuses:
+        return "scheduled"
     if "created" in statuses:
         return "running"
     return "failed"
@@ -136,7 +149,18 @@ class PipelineService:
         self.service = jobs
         self.store = jobs.store
         self._lock = threading.RLock()
+        self._wake = threading.Event()
+        self._closed = threading.Event()
         jobs.jobs.finish_listeners.append(self._on_finish)
+        # Due times live in SQLite: a restarted coordinator enqueues what came due meanwhile.
+        self._scheduler = threading.Thread(target=self._schedule_loop, daemon=True,
+                                           name="coordinator-delayed-jobs")
+        self._scheduler.start()
+
+    def close(self) -> None:
+        self._closed.set()
+        self._wake.set()
+        self._scheduler.join(timeout=10)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -145,9 +169,10 @@ class PipelineService:
             row = db.execute("SELECT * FROM pipelines WHERE id = ?", (pipeline_id,)).fetchone()
         if row is None or (project_id is not None and row["project_id"] != project_id):
             return None
-        return PipelineRow(row["id"], row["project_id"], row["ref"], row["sha"],
-                           row["source"] or "api", json.loads(row["stages"] or "[]"),
-                           row["created_at"])
+        pipeline = from_row(PipelineRow, row, json_columns=("stages",))
+        pipeline.source = pipeline.source or "api"
+        pipeline.stages = pipeline.stages or []
+        return pipeline
 
     def pipelines(self, project_id: int) -> list[PipelineRow]:
         with self.store.transaction() as db:
@@ -157,8 +182,8 @@ class PipelineService:
 
     def ci_jobs(self, pipeline_id: int) -> list[CiJob]:
         with self.store.transaction() as db:
-            rows = db.execute("SELECT id, ci FROM jobs WHERE pipeline_id = ? ORDER BY id",
-                              (pipeline_id,)).fetchall()
+            rows = db.execute("SELECT id, ci, scheduled_at FROM jobs WHERE pipeline_id = ?"
+                              " ORDER BY id", (pipeline_id,)).fetchall()
         out: list[CiJob] = []
         for row in rows:
             job = self.service.jobs.job_by_id(row["id"])
@@ -167,7 +192,7 @@ class PipelineService:
             ci = json.loads(row["ci"]) if row["ci"] else {}
             out.append(CiJob(job, ci.get("when", "on_success"), bool(ci.get("allow_failure")),
                              ci.get("needs"), int(ci.get("stage_idx", 0)),
-                             bool(ci.get("retried"))))
+                             bool(ci.get("retried")), ci.get("start_in"), row["scheduled_at"]))
         return out
 
     def ci_job(self, job_id: int) -> CiJob | None:
@@ -232,7 +257,8 @@ class PipelineService:
                     spec["allow_failure_exit_codes"] = cj.allow_failure_exit_codes
                 ci = {"when": cj.when, "allow_failure": cj.allow_failure,
                       "needs": None if cj.needs is None else [n.job for n in cj.needs],
-                      "stage_idx": compiled.stages.index(cj.stage), "retried": False}
+                      "stage_idx": compiled.stages.index(cj.stage), "retried": False,
+                      "start_in": cj.start_in}
                 ids[cj.name] = self._insert(project, pipeline_id, {
                     "name": cj.name, "stage": cj.stage, "ref": ref, "ref_type": ref_type,
                     "protected": False, "sha": sha, "before_sha": repos.ZERO_SHA,
@@ -279,14 +305,24 @@ class PipelineService:
 
     # -- advancement ---------------------------------------------------------------------------
 
-    def _set_status(self, job_id: int, status: str, from_status: str) -> bool:
+    def _set_status(self, job_id: int, status: str, from_status: str,
+                    scheduled_at: float | None = None) -> bool:
+        """One transition; `scheduled_at` is set entering `scheduled`, cleared leaving it."""
         now = time.time()
         finished = now if status in (*FINISHED, "skipped") else None
         with self.store.transaction() as db:
-            cur = db.execute("UPDATE jobs SET status = ?, updated_at = ?, finished_at = ?"
-                             " WHERE id = ? AND status = ?",
-                             (status, now, finished, job_id, from_status))
+            cur = db.execute("UPDATE jobs SET status = ?, updated_at = ?, finished_at = ?,"
+                             " scheduled_at = ? WHERE id = ? AND status = ?",
+                             (status, now, finished, scheduled_at, job_id, from_status))
             return cur.rowcount == 1
+
+    def _schedule(self, ci: CiJob) -> bool:
+        """created → scheduled, due `start_in` from now (GitLab counts from when it could run)."""
+        delay = parse_duration(ci.start_in) if ci.start_in else None
+        if self._set_status(ci.job.id, "scheduled", "created", time.time() + (delay or 0)):
+            self._wake.set()
+            return True
+        return False
 
     def _enqueue(self, ci: CiJob, latest: dict[str, CiJob]) -> None:
         """created/manual → pending: dependencies resolved to job ids, runners woken."""
@@ -338,11 +374,52 @@ class PipelineService:
                 moved |= self._set_status(ci.job.id, "skipped", "created")
             elif ci.when == "manual":
                 moved |= self._set_status(ci.job.id, "manual", "created")
+            elif ci.when == "delayed":
+                moved |= self._schedule(ci)
             else:
-                # `delayed` starts at once here: the coordinator has no scheduler for start_in.
                 self._enqueue(ci, latest)
                 moved = True
         return moved
+
+    # -- delayed jobs --------------------------------------------------------------------------
+
+    def enqueue_due(self, now: float | None = None) -> float | None:
+        """`Ci::BuildScheduleWorker`: scheduled jobs whose time came → pending. Returns the
+        next due time, if any job is still scheduled."""
+        now = time.time() if now is None else now
+        with self.store.transaction() as db:
+            due = db.execute("SELECT id FROM jobs WHERE status = 'scheduled' AND scheduled_at <= ?"
+                             " ORDER BY scheduled_at, id", (now,)).fetchall()
+        for row in due:
+            ci = self.ci_job(row["id"])
+            if ci is not None and ci.job.status == "scheduled":
+                self._start_scheduled(ci)
+        with self.store.transaction() as db:
+            nxt = db.execute("SELECT MIN(scheduled_at) FROM jobs WHERE status = 'scheduled'"
+                             ).fetchone()[0]
+        return None if nxt is None else float(nxt)
+
+    def _start_scheduled(self, ci: CiJob) -> None:
+        with self._lock:
+            latest = {c.job.name: c for c in self.ci_jobs(ci.job.pipeline_id) if not c.retried}
+            self._enqueue(ci, latest)
+
+    def _stopping(self) -> bool:
+        # The JobService's stop event is set when the coordinator closes; `close()` sets ours.
+        return self._closed.is_set() or self.service._stop.is_set()
+
+    def _schedule_loop(self) -> None:
+        while not self._stopping():
+            try:
+                nxt = self.enqueue_due()
+            except Exception:  # the store may be closing; the next round retries
+                if self._stopping():
+                    return
+                nxt = None
+            wait = _SCHEDULER_TICK if nxt is None else min(max(nxt - time.time(), 0.0),
+                                                            _SCHEDULER_TICK)
+            self._wake.wait(wait)
+            self._wake.clear()
 
     def _on_finish(self, job: Job) -> None:
         with self.store.transaction() as db:
@@ -353,7 +430,7 @@ class PipelineService:
     # -- actions -------------------------------------------------------------------------------
 
     def cancel(self, ci: CiJob) -> Job:
-        if ci.job.status in ("created", "manual"):
+        if ci.job.status in ("created", "manual", "scheduled"):
             self._set_status(ci.job.id, "canceled", ci.job.status)
             self.advance(ci.job.pipeline_id)
             job = self.service.jobs.job_by_id(ci.job.id)
@@ -362,8 +439,8 @@ class PipelineService:
         return self.service.cancel(ci.job)
 
     def play(self, ci: CiJob) -> Job | None:
-        """A `manual` job → pending; None when it is not playable."""
-        if ci.job.status != "manual":
+        """A `manual` or `scheduled` job → pending now; None when it is not playable."""
+        if ci.job.status not in ("manual", "scheduled"):
             return None
         with self._lock:
             latest = {c.job.name: c for c in self.ci_jobs(ci.job.pipeline_id) if not c.retried}
@@ -375,25 +452,58 @@ class PipelineService:
         if ci.job.status not in FINISHED or ci.retried:
             return None
         with self._lock:
+            new_id = self._clone(ci)
             with self.store.transaction() as db:
-                row = db.execute("SELECT ci FROM jobs WHERE id = ?", (ci.job.id,)).fetchone()
-                attrs = json.loads(row["ci"])
-                db.execute("UPDATE jobs SET ci = ? WHERE id = ?",
-                           (json.dumps({**attrs, "retried": True}), ci.job.id))
                 # ResetSkippedJobsService: jobs skipped because of this one get another chance.
-                db.execute("UPDATE jobs SET status = 'created', finished_at = NULL"
-                           " WHERE pipeline_id = ? AND status = 'skipped'", (ci.job.pipeline_id,))
-            project = self.service.jobs.project_by_id(ci.job.project_id)
-            assert project is not None
-            old = ci.job
-            spec = {k: v for k, v in old.spec.items() if k != "dependencies"}
-            new_id = self._insert(project, old.pipeline_id, {
-                "name": old.name, "stage": old.stage, "ref": old.ref, "ref_type": old.ref_type,
-                "protected": old.protected, "sha": old.sha, "before_sha": old.before_sha,
-                "tag_list": old.tag_list, "timeout": old.timeout, "spec": spec},
-                {**attrs, "retried": False, "when": "on_success"
-                 if attrs.get("when") == "manual" else attrs.get("when")})
-            latest = {c.job.name: c for c in self.ci_jobs(old.pipeline_id) if not c.retried}
-            self._enqueue(latest[old.name], latest)
-            self.advance(old.pipeline_id)
+                self._reset_skipped(db, ci.job.pipeline_id)
+            # RetryJobService enqueues the copy at once (`enqueue_immediately`), even an action.
+            latest = {c.job.name: c for c in self.ci_jobs(ci.job.pipeline_id) if not c.retried}
+            self._enqueue(latest[ci.job.name], latest)
+            self.advance(ci.job.pipeline_id)
         return self.service.jobs.job_by_id(new_id)
+
+    def _clone(self, ci: CiJob) -> int:
+        """`Ci::CloneJobService`: the old job marked retried, a `created` copy inserted."""
+        with self.store.transaction() as db:
+            row = db.execute("SELECT ci FROM jobs WHERE id = ?", (ci.job.id,)).fetchone()
+            attrs = json.loads(row["ci"])
+            db.execute("UPDATE jobs SET ci = ? WHERE id = ?",
+                       (json.dumps({**attrs, "retried": True}), ci.job.id))
+        project = self.service.jobs.project_by_id(ci.job.project_id)
+        assert project is not None
+        old = ci.job
+        spec = {k: v for k, v in old.spec.items() if k != "dependencies"}
+        return self._insert(project, old.pipeline_id, {
+            "name": old.name, "stage": old.stage, "ref": old.ref, "ref_type": old.ref_type,
+            "protected": old.protected, "sha": old.sha, "before_sha": old.before_sha,
+            "tag_list": old.tag_list, "timeout": old.timeout, "spec": spec},
+            {**attrs, "retried": False})
+
+    @staticmethod
+    def _reset_skipped(db: sqlite3.Connection, pipeline_id: int) -> None:
+        db.execute("UPDATE jobs SET status = 'created', finished_at = NULL"
+                   " WHERE pipeline_id = ? AND status = 'skipped'", (pipeline_id,))
+
+    def cancel_pipeline(self, pipeline_id: int) -> None:
+        """`Ci::CancelPipelineService`: every cancelable job (not `manual`) is canceled; running
+        ones through the runner (`canceling` and the trace's `Job-Status`, when it can)."""
+        with self._lock:
+            jobs = [c for c in self.ci_jobs(pipeline_id)
+                    if not c.retried and c.job.status in CANCELABLE]
+            # Jobs that have not started first, so that nothing new starts meanwhile.
+            for ci in sorted(jobs, key=lambda c: c.job.status in ("pending", "running")):
+                if ci.job.status in ("created", "scheduled"):
+                    self._set_status(ci.job.id, "canceled", ci.job.status)
+                else:
+                    self.service.cancel(ci.job)
+
+    def retry_pipeline(self, pipeline_id: int) -> None:
+        """`Ci::RetryPipelineService`: the latest failed or canceled jobs are cloned as `created`
+        jobs, skipped ones reset, and the pipeline processed again from its first stage."""
+        with self._lock:
+            for ci in self.ci_jobs(pipeline_id):
+                if not ci.retried and ci.job.status in ("failed", "canceled"):
+                    self._clone(ci)
+            with self.store.transaction() as db:
+                self._reset_skipped(db, pipeline_id)
+            self.advance(pipeline_id)

@@ -5,10 +5,16 @@
       400 {"message": {"base": [lint lines | "Reference not found" | "Missing CI config file"]}}
   GET  /api/v4/projects/:id/pipelines → [pipeline] newest first
   GET  /api/v4/projects/:id/pipelines/:pipeline_id → pipeline
+  POST /api/v4/projects/:id/pipelines/:pipeline_id/cancel → 200 pipeline (cancelable jobs
+      canceled; running ones `canceling` until their runner stops them)
+  POST /api/v4/projects/:id/pipelines/:pipeline_id/retry → 201 pipeline (latest failed and
+      canceled jobs recreated, skipped ones reset, the pipeline processed again)
   GET  /api/v4/projects/:id/pipelines/:pipeline_id/jobs[?include_retried=true] → [job]
   GET  /api/v4/projects/:id/jobs/:job_id → job;  GET .../jobs/:job_id/trace → text/plain
   POST /api/v4/projects/:id/jobs/:job_id/cancel → 201 job; /retry → 201 new job (403 when not
-      retryable); /play → 200 job (400 "Unplayable Job")
+      retryable); /play → 200 job, manual or scheduled (400 "Unplayable Job")
+A job entity carries `scheduled_at` (this coordinator's addition; GitLab shows it in GraphQL
+only): when a `scheduled` (`when: delayed`) job is due.
 `:id` is the project id or its URL-encoded full path.
 """
 
@@ -90,6 +96,7 @@ def register(router: Router, app: Coordinator) -> PipelineService:
             "ref": job.ref, "tag_list": job.tag_list, "failure_reason": job.failure_reason,
             "created_at": iso_time(job.created_at), "started_at": iso_time(job.started_at),
             "finished_at": iso_time(job.finished_at),
+            "scheduled_at": iso_time(ci.scheduled_at),
             "duration": _duration(job.started_at, job.finished_at),
             "pipeline": {"id": job.pipeline_id, "project_id": job.project_id, "ref": job.ref,
                          "sha": job.sha, "status": pipelines.status(job.pipeline_id),
@@ -133,6 +140,20 @@ def register(router: Router, app: Coordinator) -> PipelineService:
     def show_pipeline(req: Request) -> Response:
         project = project_of(req)
         return json_response(200, pipeline_entity(req, pipeline_of(req, project)))
+
+    @router.route("POST", _PROJECT + r"/pipelines/(?P<pipeline>[^/]+)/cancel")
+    def cancel_pipeline(req: Request) -> Response:
+        project = project_of(req)
+        row = pipeline_of(req, project)
+        pipelines.cancel_pipeline(row.id)
+        return json_response(200, pipeline_entity(req, row))
+
+    @router.route("POST", _PROJECT + r"/pipelines/(?P<pipeline>[^/]+)/retry")
+    def retry_pipeline(req: Request) -> Response:
+        project = project_of(req)
+        row = pipeline_of(req, project)
+        pipelines.retry_pipeline(row.id)
+        return json_response(201, pipeline_entity(req, row))
 
     @router.route("GET", _PROJECT + r"/pipelines/(?P<pipeline>[^/]+)/jobs")
     def pipeline_jobs(req: Request) -> Response:

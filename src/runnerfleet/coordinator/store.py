@@ -7,16 +7,17 @@ and methods (or mixins) that use `transaction()`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from runnerfleet.coordinator import tokens
 
@@ -155,6 +156,12 @@ MIGRATIONS: list[str] = [
     ALTER TABLE pipelines ADD COLUMN stages TEXT;
     ALTER TABLE jobs ADD COLUMN ci TEXT;
     """,
+    # Delayed jobs (pipelines.py): a `scheduled` job's due time, so a restarted coordinator
+    # still enqueues it when due.
+    """
+    ALTER TABLE jobs ADD COLUMN scheduled_at REAL;
+    CREATE INDEX jobs_scheduled ON jobs(status, scheduled_at);
+    """,
 ]
 
 # Defaults of the admin settings the coordinator honours (`PUT /-/settings`).
@@ -218,38 +225,34 @@ RUNNER_ATTRIBUTES = (
 )
 
 
+_Row = TypeVar("_Row")
+
+
+def from_row(cls: type[_Row], row: sqlite3.Row, *, json_columns: Collection[str] = (),
+             bool_columns: Collection[str] = ()) -> _Row:
+    """The dataclass `cls` from the row's columns of its field names (JSON text decoded, NULL
+    JSON as None, 0/1 as bools); fields without a column keep their defaults."""
+    columns = set(row.keys())
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if not f.init or f.name not in columns:
+            continue
+        value = row[f.name]
+        if f.name in json_columns:
+            value = None if value is None else json.loads(value)
+        elif f.name in bool_columns:
+            value = bool(value)
+        values[f.name] = value
+    return cls(**values)
+
+
 def _runner_from_row(row: sqlite3.Row) -> Runner:
-    return Runner(
-        id=row["id"],
-        runner_type=row["runner_type"],
-        registration_type=row["registration_type"],
-        description=row["description"],
-        maintenance_note=row["maintenance_note"],
-        name=row["name"],
-        active=bool(row["active"]),
-        locked=bool(row["locked"]),
-        run_untagged=bool(row["run_untagged"]),
-        access_level=row["access_level"],
-        maximum_timeout=row["maximum_timeout"],
-        tag_list=list(json.loads(row["tag_list"])),
-        creation_state=row["creation_state"],
-        contacted_at=row["contacted_at"],
-        ip_address=row["ip_address"],
-        created_at=row["created_at"],
-        token_expires_at=row["token_expires_at"],
-    )
+    return from_row(Runner, row, json_columns=("tag_list",),
+                    bool_columns=("active", "locked", "run_untagged"))
 
 
 def _manager_from_row(row: sqlite3.Row) -> RunnerManager:
-    return RunnerManager(
-        id=row["id"],
-        runner_id=row["runner_id"],
-        system_xid=row["system_xid"],
-        info=dict(json.loads(row["info"])),
-        ip_address=row["ip_address"],
-        contacted_at=row["contacted_at"],
-        created_at=row["created_at"],
-    )
+    return from_row(RunnerManager, row, json_columns=("info",))
 
 
 def _column_value(key: str, value: Any) -> Any:

@@ -37,6 +37,11 @@ class LogPrinter:
         code = _COLOURS[self._index.get(name, 0) % len(_COLOURS)]
         return f"\x1b[{code}m{text}\x1b[0m"
 
+    def note(self, name: str, text: str) -> None:
+        """A line of exec's own about a job (not from its log)."""
+        self.out.write(f"{self._prefix(name)} {text}\n")
+        self.out.flush()
+
     def feed(self, job_id: int, name: str, trace: bytes, *, final: bool) -> None:
         start = self._offsets.get(job_id, 0)
         data = self._partial.pop(job_id, b"") + trace[start:]

@@ -21,7 +21,7 @@ from runnerfleet.exec.output import LogPrinter, Row, summary
 from runnerfleet.exec.workers import Workers, runner_config
 from runnerfleet.pipeline import PipelineError, compile
 
-_WAITING = ("created", "pending", "running", "canceling")
+_WAITING = ("created", "pending", "running", "canceling", "scheduled")
 
 
 @dataclass
@@ -34,6 +34,8 @@ class ExecOptions:
     concurrent: int = field(default_factory=lambda: os.cpu_count() or 1)
     image: str | None = None
     colour: bool = False
+    # `when: delayed` jobs start at once instead of `start_in` after they could run.
+    skip_delays: bool = False
 
 
 def list_jobs(options: ExecOptions, out: TextIO) -> int:
@@ -95,7 +97,7 @@ def run_exec(options: ExecOptions, out: TextIO) -> int:
             workers = Workers(runner, state, options.concurrent)
             workers.start()
             printer = LogPrinter(out, [c.job.name for c in jobs], colour=options.colour)
-            final = _follow(app, pipeline.id, printer, set(options.jobs))
+            final = _follow(app, pipeline.id, printer, set(options.jobs), options.skip_delays)
         finally:
             if workers is not None:
                 workers.stop()
@@ -111,17 +113,29 @@ def run_exec(options: ExecOptions, out: TextIO) -> int:
     return 1 if broken else 0
 
 
-def _follow(app: object, pipeline_id: int, printer: LogPrinter, named: set[str]) -> list[CiJob]:
-    """Print logs as they grow until no job waits or runs; play manual jobs named on the CLI."""
+def _follow(app: object, pipeline_id: int, printer: LogPrinter, named: set[str],
+            skip_delays: bool) -> list[CiJob]:
+    """Print logs as they grow until no job waits or runs; play manual jobs named on the CLI
+    and, with `skip_delays`, scheduled ones (the coordinator's scheduler starts them when due)."""
     from runnerfleet.coordinator.app import Coordinator
 
     assert isinstance(app, Coordinator)
     done: set[int] = set()
+    announced: set[int] = set()
     while True:
         jobs = [c for c in app.pipelines.ci_jobs(pipeline_id) if not c.retried]
         for ci in jobs:
             if ci.job.status == "manual" and ci.job.name in named:
                 app.pipelines.play(ci)
+            if ci.job.status == "scheduled":
+                if skip_delays:
+                    app.pipelines.play(ci)
+                elif ci.job.id not in announced and ci.scheduled_at is not None:
+                    announced.add(ci.job.id)
+                    due = time.strftime("%H:%M:%S", time.localtime(ci.scheduled_at))
+                    printer.note(ci.job.name, f"delayed (start_in: {ci.start_in}): starts at "
+                                 f"{due}; --skip-delays starts delayed jobs at once")
+                continue
             if ci.job.id in done or ci.job.status in ("created", "manual", "skipped"):
                 continue
             final = ci.job.status in FINISHED

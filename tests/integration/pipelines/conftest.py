@@ -80,6 +80,18 @@ class Fleet:
             env=env, cwd=self.tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             text=True)
 
+    def restart_coordinator(self) -> None:
+        """Stop the coordinator process and start a new one on the same state directory."""
+        self.coordinator.stop()
+        self.api.close()
+        self.coordinator = start_coordinator(self.coordinator.data_dir)
+        self.api = httpx.Client(base_url=self.coordinator.url, trust_env=False, timeout=30,
+                                headers={"PRIVATE-TOKEN": self.coordinator.admin_token})
+
+    def post(self, path: str) -> httpx.Response:
+        """POST to a path under this project's API URL."""
+        return self.api.post(f"/api/v4/projects/{self.project_id}/{path}")
+
     def pipeline(self, pid: int) -> dict[str, Any]:
         answer: dict[str, Any] = self.api.get(
             f"/api/v4/projects/{self.project_id}/pipelines/{pid}").json()
@@ -115,4 +127,4 @@ def fleet(tmp_path: Path) -> Iterator[Fleet]:
         yield f
     finally:
         f.close()
-        coordinator.stop()
+        f.coordinator.stop()
