@@ -154,3 +154,41 @@ def test_exec_with_the_docker_executor_runs_jobs_in_containers(project: Path) ->
     assert 'Using Docker executor with image runnerfleet/debian:bookworm' in done.stdout
     assert "unit   | built-docker" in done.stdout
     assert _summary(done.stdout)["deploy"] == ("deploy", "success")
+
+
+DELAYED = """
+build:
+  stage: build
+  script: ["echo BUILT $(date +%s.%N)"]
+later:
+  stage: deploy
+  when: delayed
+  start_in: {start_in}
+  script: ["echo LATER $(date +%s.%N)"]
+"""
+
+
+def _stamp(stdout: str, word: str) -> float:
+    line = next(x for x in stdout.splitlines() if f"| {word} " in x)
+    return float(line.rsplit(" ", 1)[-1])
+
+
+def test_exec_waits_start_in_before_a_delayed_job_and_says_when_it_starts(
+        project: Path) -> None:
+    (project / ".gitlab-ci.yml").write_text(DELAYED.format(start_in="2 seconds"))
+    _git(project, "commit", "-q", "-am", "delayed")
+    done = runnerfleet_exec(project)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "later | delayed (start_in: 2 seconds): starts at " in done.stdout
+    assert _stamp(done.stdout, "LATER") >= _stamp(done.stdout, "BUILT") + 2
+    assert _summary(done.stdout)["later"] == ("deploy", "success")
+
+
+def test_exec_skip_delays_starts_delayed_jobs_at_once(project: Path) -> None:
+    (project / ".gitlab-ci.yml").write_text(DELAYED.format(start_in="1 week"))
+    _git(project, "commit", "-q", "-am", "delayed a week")
+    done = runnerfleet_exec(project, "--skip-delays")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "starts at" not in done.stdout
+    assert _summary(done.stdout) == {"build": ("build", "success"),
+                                     "later": ("deploy", "success")}
