@@ -49,12 +49,17 @@ class TraceStream:
         self._stamp_and_append(out, stamp_final=stamp_final)
 
     def _stamp_and_append(self, out: bytes, *, stamp_final: bool) -> None:
-        if self._stamper is not None:
-            out = self._stamper.feed(out)
-            if stamp_final:
-                out += self._stamper.flush()
-        if out:
-            self._owner._append(out)
+        if self._stamper is None:
+            if out:
+                self._owner._append(out)
+            return
+        # The stamped pieces go to the store one by one: joining them would copy every byte.
+        parts = self._stamper.feed_parts(out)
+        if stamp_final:
+            parts.append(self._stamper.flush())
+        for part in parts:
+            if part:
+                self._owner._append(part)
 
     def _finish(self) -> None:
         self._process(b"", final=True, stamp_final=True)

@@ -14,6 +14,7 @@ patch is simply sent again: nothing is lost, duplicated or reordered.
 from __future__ import annotations
 
 import enum
+import gc
 import logging
 import threading
 import time
@@ -47,6 +48,11 @@ FINAL_UPDATE_BACKOFF_MAX = 60 * 60.0
 # GitLab applies a pending final state after 5 minutes of 202s; a server that keeps answering
 # 202 for twice that long will never accept it, so finish() stops waiting then.
 ACCEPT_WAIT_LIMIT = 10 * 60.0
+
+# After a patch at least this big, the young garbage is collected at once: the HTTP client's
+# request and response objects form reference cycles that keep the body alive until the cyclic
+# collector runs, so a long final upload would otherwise hold dozens of 1 MiB bodies.
+COLLECT_AFTER_PATCH = 256 * 1024
 
 CANCEL_GRACEFUL = "canceling"
 CANCEL_ABORT = "abort"
@@ -368,6 +374,10 @@ class TraceStreamer:
         except (TransportError, ApiError) as exc:
             log.warning("Appending trace to coordinator... error: %s", exc, extra=self._fields)
             return PatchOutcome.FAILED, None
+        finally:
+            if len(data) >= COLLECT_AFTER_PATCH:
+                del data
+                gc.collect(1)
         self._set_interval(result.update_interval)
         if result.ok or result.range_mismatch:
             with self._lock:

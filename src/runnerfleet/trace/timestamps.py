@@ -57,29 +57,35 @@ class Timestamper:
         return line
 
     def feed(self, data: bytes) -> bytes:
+        return b"".join(self.feed_parts(data))
+
+    def feed_parts(self, data: bytes) -> list[bytes]:
+        """The stamped output of one write, as pieces to be written one after the other."""
         if not data:
-            return b""
+            return []
         out: list[bytes] = []
         pos = 0
         last_newline = data.rfind(b"\n")
         if last_newline >= 0:
             pos = last_newline + 1
-            complete = data[:pos]
+            complete = data if pos == len(data) else data[:pos]
+            newlines = complete.count(b"\n")
+            stamp = b""
             if self._line_len:
                 # The first newline finishes a buffered line that already has its header.
-                first = complete.find(b"\n") + 1
                 out.extend(self._take_line())
-                out.append(complete[:first])
-                complete = complete[first:]
-            if complete:
+                if newlines > 1:
+                    stamp = self._stamp()
+            else:
                 # One clock reading per write: all its lines arrived at the same moment.
                 stamp = self._stamp()
                 out.append(self._header(stamp))
-                out.append(complete[:-1].replace(b"\n", b"\n" + stamp + FULL_LINE.encode()))
-                out.append(b"\n")
+            # Every newline but the last starts a line of this write: one C-level replace.
+            out.append(complete.replace(b"\n", b"\n" + stamp + FULL_LINE.encode(), newlines - 1)
+                       if newlines > 1 else complete)
         rest = data[pos:] if pos else data
         if not rest:
-            return b"".join(out)
+            return out
         if b"\r" in rest:
             # A carriage return flushes the whole write as one entry; the next one continues it.
             out.extend(self._take_line() if self._line_len else [self._header()])
@@ -99,7 +105,7 @@ class Timestamper:
                 self._line_len = len(header)
             self._line.append(rest)
             self._line_len += len(rest)
-        return b"".join(out)
+        return out
 
     def flush(self) -> bytes:
         if not self._line_len:
