@@ -1,0 +1,79 @@
+"""`runnerfleet run` with a virtualbox runner: the shell executor's job set in simulated VMs, real git."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from runnerfleet.tokens import shorten_token
+from tests.integration.ssh.gitjobs import BridgeFleet, RemoteSide, run_job_set, s3_on_bridge
+from tests.integration.ssh.sshd import KeyPair, docker
+from tests.integration.ssh.targets import golden_disk_image, remove_golden_disk_images
+from tests.integration.virtualbox.conftest import GOLDEN, boot_script
+from tests.vboxsim.harness import EXECUTABLE, VBoxSim
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def vm_disk(test_image: None) -> Iterator[str]:
+    """The golden VM's disk: the test image with git, sshd and runnerfleet."""
+    try:
+        yield golden_disk_image()
+    finally:
+        remove_golden_disk_images()
+
+
+@pytest.fixture
+def fleet(tmp_path: Path) -> Iterator[BridgeFleet]:
+    fleet = BridgeFleet(tmp_path)
+    try:
+        yield fleet
+    finally:
+        fleet.close()
+
+
+def vm_processes(vbox: VBoxSim) -> list[str]:
+    """Command lines in every running simulated VM, besides sshd and this `ps`."""
+    found = []
+    for name in vbox.containers(running_only=True):
+        listing = docker("exec", name, "ps", "-eo", "args=", check=False).stdout.splitlines()
+        found += [line for line in listing
+                  if line and not line.startswith(("sshd", "/usr/sbin/sshd", "ps ", "sh -c mkdir"))]
+    return found
+
+
+def test_the_shell_executors_job_set_passes_in_virtualbox_vms_with_nothing_left_running(
+    fleet: BridgeFleet, vm_disk: str, key: KeyPair, tmp_path: Path
+) -> None:
+    vbox = VBoxSim(tmp_path / "vbox")
+    try:
+        vbox.create_golden_vm(GOLDEN, vm_disk, boot_script(key))
+        # The service finds VBoxManage on its PATH, as on a VirtualBox host.
+        fleet.world.env["PATH"] = f"{EXECUTABLE.parent}{os.pathsep}{fleet.world.env['PATH']}"
+        fleet.world.env["VBOXSIM_HOME"] = str(vbox.home)
+        token = fleet.create_runner("vm")
+        with s3_on_bridge() as s3:
+            # A VM is restored from its snapshot for every job: only a distributed cache survives.
+            fleet.write_config(
+                {"name": "vm", "token": token, "executor": "virtualbox",
+                 "ssh": {"user": "root", "identity_file": str(key.private_path),
+                         "disable_strict_host_key_checking": True},
+                 "virtualbox": {"base_name": GOLDEN},
+                 "cache": s3.cache_table},
+                {"name": "local", "token": fleet.create_runner("local"), "executor": "shell"},
+            )
+            run_job_set(fleet, RemoteSide("vm", keeps_checkout=False, processes=lambda: vm_processes(vbox),
+                                          timeout=60))
+        # The slot's VM is kept powered off for the next job (gitlab-runner's reuse); nothing runs.
+        slot_vm = f"{GOLDEN}-runner-{shorten_token(token)}-concurrent-0"
+        assert sorted(vbox.vm_names()) == sorted([GOLDEN, slot_vm])
+        assert vbox.state(slot_vm) == "poweroff"
+        assert vbox.running_vm_names() == []
+        assert vbox.containers(running_only=True) == []
+        assert fleet.world.journal_records == []
+    finally:
+        vbox.destroy()
