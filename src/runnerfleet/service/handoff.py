@@ -2,7 +2,8 @@
 
 `put` completes only once an idle worker has claimed the item, so a feeder blocks while every
 worker is busy, exactly like gitlab-runner's feeder on its unbuffered runners channel. `offer` is
-the non-blocking send used to requeue a runner; `retire` asks idle workers to leave (pool shrink).
+the non-blocking send; `requeue` is `offer` that, when no worker is idle, remembers the item for
+the next worker that becomes free (see there); `retire` asks idle workers to leave (pool shrink).
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ class Handoff(Generic[T]):
         self._pending: deque[T] = deque()  # each item here already belongs to one waiting worker
         self._retire = 0
         self._closed = False
+        self._putters = 0  # feeders blocked in put()
+        # Requeues that found no idle worker, for the next worker that frees up (at most one
+        # entry per equal item).
+        self._deferred: deque[T] = deque()
 
     def _free_takers(self) -> int:
         return self._waiting - len(self._pending) - self._retire
@@ -30,7 +35,13 @@ class Handoff(Generic[T]):
     def put(self, item: T, timeout: float | None = None) -> bool:
         """Block until an idle worker claims `item`; False when closed or after `timeout` seconds."""
         with self._cond:
-            ok = self._cond.wait_for(lambda: self._closed or self._free_takers() > 0, timeout)
+            self._putters += 1
+            try:
+                ok = self._cond.wait_for(lambda: self._closed or self._free_takers() > 0, timeout)
+            finally:
+                self._putters -= 1
+                # A worker that left a deferred item for this put may take it now.
+                self._cond.notify_all()
             if self._closed or not ok:
                 return False
             self._pending.append(item)
@@ -46,6 +57,31 @@ class Handoff(Generic[T]):
             self._cond.notify_all()
             return True
 
+    def requeue(self, item: T) -> bool:
+        """`offer`, or else keep `item` for the next worker that becomes idle; True if handed now.
+
+        gitlab-runner requeues a runner that just got a job with a non-blocking send, so when all
+        workers are busy the chain breaks and the runner waits for the feeder's next tick although
+        its queue probably holds more jobs. Remembering the requeue lets the first worker that
+        frees up ask again at once. A feeder blocked in `put` still goes first, so other runners
+        keep their turn (no starvation).
+        """
+        with self._cond:
+            if self._closed:
+                return False
+            if self._free_takers() > 0:
+                self._pending.append(item)
+                self._cond.notify_all()
+                return True
+            if item not in self._deferred:
+                self._deferred.append(item)
+            return False
+
+    def forget_deferred(self) -> None:
+        """Drop remembered requeues (the config changed: they may name a removed runner)."""
+        with self._cond:
+            self._deferred.clear()
+
     def take(self) -> T | None:
         """Wait for an item; None means this worker must stop (retired or the hand-off closed)."""
         with self._cond:
@@ -60,6 +96,8 @@ class Handoff(Generic[T]):
                         return None
                     if self._closed:
                         return None
+                    if self._deferred and self._putters == 0:
+                        return self._deferred.popleft()
                     self._cond.wait()
             finally:
                 self._waiting -= 1
@@ -74,7 +112,14 @@ class Handoff(Generic[T]):
         """No more items: blocked `put`s return False and idle workers leave."""
         with self._cond:
             self._closed = True
+            self._deferred.clear()
             self._cond.notify_all()
+
+    @property
+    def putters(self) -> int:
+        """Feeders blocked in `put` right now."""
+        with self._cond:
+            return self._putters
 
     @property
     def idle(self) -> int:

@@ -26,7 +26,7 @@ from runnerfleet.errors import RunnerfleetError
 from runnerfleet.gitlab import GitLabClient, update_job
 from runnerfleet.log import fields
 from runnerfleet.service import job_flags
-from runnerfleet.service.journal import JobRecord, Journal
+from runnerfleet.service.journal import JobRecord, Journal, JournalSlot
 from runnerfleet.service.metrics import ServiceMetrics
 from runnerfleet.service.slots import BuildSlots, RunningJob
 from runnerfleet.trace import TraceBuffer, TraceStreamer
@@ -121,7 +121,8 @@ class JobRun:
         self._pending_cancel: bool | None = None  # graceful? (arrived before the Build existed)
         self._pending_interrupt: str | None = None
         self._accepted = False  # GitLab took the final state (or ended the job itself)
-        self._settle_args: tuple[Journal | None, JobRecord | None, TraceBuffer] | None = None
+        self._settle_args: tuple[Journal | None, JournalSlot | None, JobRecord | None,
+                                 TraceBuffer] | None = None
         ids = job_flags.job_id_and_token(payload)
         self.job_id, self.token = ids if ids is not None else (0, "")
         self._fields = fields(runner=self.runner.short_token, runner_name=self.runner.name,
@@ -169,7 +170,7 @@ class JobRun:
         options = trace_buffer_options(self.runner, self.payload)
         trace = TraceBuffer(**options,
                             directory=str(journal.directory) if journal is not None else None)
-        record = self._journal(journal, trace, timestamps=options["timestamps"])
+        slot, record = self._journal(journal, trace, timestamps=options["timestamps"])
         self.s.clients_job_tokens.add(self.token, self.runner.short_token)
         streamer = TraceStreamer(
             self.client, self.job_id, self.token, trace, info=self.info, on_cancel=self.cancel,
@@ -178,7 +179,7 @@ class JobRun:
                 self.payload, self.runner, "FF_USE_DYNAMIC_TRACE_FORCE_SEND_INTERVAL"),
             debug_trace=job_flags.debug_trace(self.payload, self.runner),
         )
-        self._settle_args = (journal, record, trace)
+        self._settle_args = (journal, slot, record, trace)
         try:
             self._accepted = self._run(trace, streamer, requeue)
         finally:
@@ -186,9 +187,10 @@ class JobRun:
             self._settle()
 
     def _journal(self, journal: Journal | None, trace: TraceBuffer, *, timestamps: bool
-                 ) -> JobRecord | None:
+                 ) -> tuple[JournalSlot | None, JobRecord | None]:
+        """The job's record, written into a journal slot but not yet synced (see `_durable`)."""
         if journal is None:
-            return None
+            return None, None
         record = JobRecord(
             job_id=self.job_id, url=self.runner.url, token=self.token, trace_path=trace.path,
             runner=self.runner.short_token, tls_ca_file=self.runner.tls_ca_file,
@@ -197,13 +199,42 @@ class JobRun:
             timestamps=timestamps,
         )
         try:
-            journal.save(record)
+            slot = journal.take_slot()
         except OSError as error:
-            log.error("Cannot write the job journal record in %s (%s); this job would not be "
-                      "reported after a crash", journal.directory, error.strerror or error,
-                      extra=self._fields)
-            return None
-        return record
+            self._journal_error(journal, error)
+            return None, None
+        try:
+            slot.write(record)
+        except OSError as error:
+            self._journal_error(journal, error)
+            slot.close()
+            return None, None
+        return slot, record
+
+    def _journal_error(self, journal: Journal, error: OSError) -> None:
+        log.error("Cannot write the job journal record in %s (%s); this job would not be "
+                  "reported after a crash", journal.directory, error.strerror or error,
+                  extra=self._fields)
+
+    def _durable(self) -> None:
+        """Make the job's record survive a power loss before the job does anything.
+
+        The record was written before `PUT running` and is synced only after it: GitLab already
+        holds the job as running since its 201, so that update changes nothing a crash could
+        leave unreported, and a process crash (SIGKILL, OOM) keeps the unsynced record anyway
+        (it is in the kernel's page cache). What must not happen is a stage running, or log
+        being produced, before the record is on disk; this runs before both. Overlapping the
+        disk flush with the update's round trip takes it off the pickup latency.
+        """
+        args = self._settle_args
+        slot = args[1] if args is not None else None
+        if slot is None:
+            return
+        try:
+            slot.sync()
+        except OSError as error:
+            log.error("Cannot sync the job journal record %s (%s); this job may not be reported "
+                      "after a power loss", slot.path, error.strerror or error, extra=self._fields)
 
     def _run(self, trace: TraceBuffer, streamer: TraceStreamer,
              requeue: Callable[[], None] | None) -> bool:
@@ -220,6 +251,7 @@ class JobRun:
             log.warning("GitLab ended job %d before it started; dropping it", self.job_id,
                         extra=self._fields)
             return True
+        self._durable()
         if update.cancel_requested:
             from runnerfleet.build.failure_reasons import map_failure_reason
 
@@ -289,14 +321,14 @@ class JobRun:
         Runs once (the first call wins)."""
         if self._settle_args is None:
             return
-        journal, record, trace = self._settle_args
+        journal, slot, record, trace = self._settle_args
         self._settle_args = None
         accepted = self._accepted
-        if journal is None or record is None:
+        if journal is None or slot is None or record is None:
             trace.close()
             return
         if accepted:
-            journal.remove(self.job_id)
+            journal.give_back(slot)
             trace.close()
             return
         kept = journal.directory / f"{self.job_id}.log"
@@ -304,11 +336,14 @@ class JobRun:
             trace.finish()
             os.link(trace.path, kept)  # the buffer's file is removed on close; keep a name
             record.trace_path = str(kept)
-            journal.save(record)
+            journal.save(record)  # a record of its own: the slot serves the next job
+            journal.give_back(slot)
             log.warning("GitLab did not take the final state of job %d; it stays in the job "
                         "journal and is reported at the next start", self.job_id,
                         extra=self._fields)
         except OSError as error:
+            # The slot keeps the record (its log is lost with the buffer): never reused.
+            slot.close()
             log.error("Cannot keep the log of job %d in the journal: %s", self.job_id, error,
                       extra=self._fields)
         trace.close()

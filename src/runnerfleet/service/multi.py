@@ -1,7 +1,8 @@
 """`runnerfleet run`: the multi-runner service (engine spec §1, §2.2, §3.5, §3.10, §4).
 
 A feeder thread hands runner entries to a pool of `concurrent` worker threads through an
-unbuffered hand-off, pacing one pass over all runners to `check_interval`. The main thread owns
+unbuffered hand-off, pacing one pass over all runners to `check_interval`; a runner that just got
+a job is asked again by the next free worker (handoff.requeue). The main thread owns
 signals and the config: it reloads on mtime change (every 3 s) and SIGHUP, resizes the pool, and
 runs the shutdowns: SIGQUIT drains (no new requests, running jobs finish, exit 0); SIGTERM/SIGINT
 interrupt every job and wait up to `shutdown_timeout` (exit 0 if all stopped, else 1); another
@@ -105,6 +106,7 @@ class RunService:
 
     def _config_loaded(self, config: Config) -> None:
         self.health.reset()
+        self.handoff.forget_deferred()
         level = config.effective_log_level
         fmt = config.effective_log_format
         if not (self.options.log_level_fixed and self.options.log_format_fixed) and (
@@ -155,7 +157,7 @@ class RunService:
                  extra=self._log_fields())
         self.journal = Journal(journal_root(config_path))
         try:
-            self.journal.open()
+            self.journal.open(slots=min(config.concurrent, 16))
         except OSError as error:
             log.error("Cannot create the job journal in %s (%s): jobs running when this process "
                       "dies will not be reported", self.journal.root, error,
@@ -250,7 +252,7 @@ class RunService:
                 if runner is None:
                     break
                 try:
-                    self.worker.process(runner, requeue=self.handoff.offer)
+                    self.worker.process(runner, requeue=self.handoff.requeue)
                 except Exception:
                     log.exception("Failed to process runner",
                                   extra=fields(runner=runner.short_token, runner_name=runner.name))

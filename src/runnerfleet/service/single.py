@@ -91,7 +91,7 @@ class SingleRunner:
         for sig in _SIGNALS:
             signal.signal(sig, self._on_signal)
         try:
-            self.journal.open()
+            self.journal.open(slots=1)
             Recovery(self.journal, self.clients).start()
         except OSError as error:
             log.error("Cannot create the job journal in %s (%s): a job running when this process "

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from runnerfleet.service.journal import read_record
 from tests.fixtures.coordinator import RunningCoordinator, start_coordinator
 
 # The longest a test waits for something that should happen soon. It bounds the wait only; no
@@ -226,9 +227,11 @@ class World:
             text.encode() in p.read_bytes() for p in root.glob("*/runnerfleet-trace-*")))
 
     @property
-    def journal_records(self) -> list[Path]:
+    def journal_records(self) -> list[int]:
+        """Job ids of the records in the runners' journals (an idle worker slot holds none)."""
         root = self.config.parent / ".runnerfleet" / "jobs"
-        return sorted(root.glob("*/*.json")) if root.exists() else []
+        files = sorted(root.glob("*/*.json")) if root.exists() else []
+        return sorted(r.job_id for r in map(read_record, files) if r is not None)
 
     def close(self) -> None:
         for process in self.processes:

@@ -58,7 +58,7 @@ def test_a_second_signal_during_a_drain_exits_at_once_with_1_and_the_journal_kee
     runner.signal(signal.SIGTERM)
     assert runner.wait() == 1
     assert "forced exit with stop signal: terminated" in runner.output
-    assert [p.name for p in world.journal_records] == [f"{job_id}.json"]
+    assert world.journal_records == [job_id]
 
 
 def test_after_sigkill_the_next_start_reports_the_job_failed_with_its_complete_log(

@@ -75,3 +75,40 @@ def test_a_retired_slot_waits_for_a_busy_worker_to_become_idle() -> None:
     thread = _taker(handoff, got, threading.Event())
     thread.join(10)
     assert got == [None]
+
+
+def test_a_requeue_without_an_idle_worker_goes_to_the_next_worker_that_frees_up() -> None:
+    handoff: Handoff[str] = Handoff()
+    assert handoff.requeue("runner-1") is False  # every worker busy: remembered, not dropped
+    assert handoff.requeue("runner-1") is False  # one remembered requeue per runner
+    got: list[str | None] = []
+    _taker(handoff, got, threading.Event()).join(10)
+    assert got == ["runner-1"]
+    handoff.close()
+    assert handoff.take() is None  # nothing else was remembered
+
+
+def test_a_feeder_waiting_in_put_goes_before_a_remembered_requeue() -> None:
+    # Otherwise a runner with an endless queue would keep every worker and starve the others.
+    handoff: Handoff[str] = Handoff()
+    handoff.requeue("busy-runner")
+    fed: list[bool] = []
+    feeder = threading.Thread(target=lambda: fed.append(handoff.put("other-runner")), daemon=True)
+    feeder.start()
+    while handoff.putters < 1:
+        threading.Event().wait(0.001)
+    got: list[str | None] = []
+    _taker(handoff, got, threading.Event()).join(10)
+    feeder.join(10)
+    _taker(handoff, got, threading.Event()).join(10)
+    assert fed == [True]
+    assert got == ["other-runner", "busy-runner"]
+
+
+def test_forget_deferred_and_close_drop_remembered_requeues() -> None:
+    handoff: Handoff[str] = Handoff()
+    handoff.requeue("removed-runner")
+    handoff.forget_deferred()
+    handoff.close()
+    assert handoff.take() is None
+    assert handoff.requeue("runner") is False

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from runnerfleet.service.journal import JobRecord, Journal, journal_root
+from runnerfleet.service.journal import JobRecord, Journal, journal_root, read_record
 from runnerfleet.service.recovery import recovery_tail
 
 
@@ -84,3 +84,54 @@ def test_recovery_tail_is_one_error_line_on_its_own_line() -> None:
     stamped = recovery_tail(b"done\n", timestamps=True, clock=lambda: 1_700_000_000_123_456_000)
     assert stamped.startswith(b"2023-11-14T22:13:20.123456Z 00O ")
     assert os.linesep.encode() in stamped
+
+
+def test_a_job_record_in_a_worker_slot_is_a_leftover_once_its_process_is_dead(
+        tmp_path: Path) -> None:
+    root = journal_root(tmp_path / "config.toml")
+    code = (
+        "import sys; from pathlib import Path; from runnerfleet.service.journal import *\n"
+        f"j = Journal(Path({str(root)!r})); j.open(slots=2)\n"
+        "busy, idle = j.take_slot(), j.take_slot()\n"
+        "busy.write(JobRecord(job_id=41, url='http://x', token='t', trace_path='/nonexistent'))\n"
+        "busy.sync(); j.give_back(idle)\n"
+        "print('ready', flush=True); sys.stdin.read()\n"
+    )
+    other = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    assert other.stdout is not None and other.stdout.readline().strip() == "ready"
+    other.kill()
+    other.wait()
+    mine = Journal(root)
+    mine.open()
+    (owner,) = list(mine.dead_owners())
+    records = owner.records()
+    # The idle slot is no leftover.
+    assert [record.job_id if record else None for _, record in records] == [41]
+    assert records[0][0].name.startswith("slot-")
+    for path, _ in records:
+        path.unlink()
+    owner.release()
+    assert [p.name for p in root.iterdir()] == [mine.directory.name]  # the dead one is gone
+
+
+def test_a_slot_is_blanked_for_the_next_job_in_place_and_an_idle_journal_leaves_nothing(
+        tmp_path: Path) -> None:
+    journal = Journal(journal_root(tmp_path / "config.toml"))
+    journal.open(slots=1)
+    slot = journal.take_slot()
+    inode = slot.path.stat().st_ino
+    slot.write(_record(journal, job_id=1))
+    big = _record(journal, job_id=2)
+    big.url = "http://gitlab.example/" + "x" * 5000  # larger than one page: the slot grows
+    slot.write(big)
+    assert read_record(slot.path) == big
+    small = _record(journal, job_id=3)
+    slot.write(small)  # shorter again: nothing of the longer one remains
+    assert read_record(slot.path) == small
+    journal.give_back(slot)
+    assert read_record(slot.path) is None
+    assert journal.take_slot().path.stat().st_ino == inode  # the same file serves the next job
+    assert stat.S_IMODE(slot.path.stat().st_mode) == 0o600
+    journal.close()
+    assert not journal.directory.exists()
