@@ -32,9 +32,11 @@ class MaskChain:
         return out
 
     def _quiet(self, data: bytes) -> bool:
-        """True when no masker can match anything in its held tail plus data."""
-        if not (self._urls.idle and self._tokens.idle):
-            return False
+        """True when no masker can match anything in its held tail plus data.
+
+        A masker inside a token or URL value finishes it the same way either way; only the
+        search for new matches is skipped.
+        """
         held = self._tokens.held + self._urls.held + self._phrases.held
         buf = held + data if held else data
         return not (

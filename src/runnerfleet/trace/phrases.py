@@ -67,6 +67,9 @@ class PhraseMasker:
             pos = match.end()
 
     def flush(self) -> bytes:
-        # A held tail is a proper prefix of a phrase, never a whole secret: release it as is.
+        """The held tail at the end of the stream: every match in it is final now."""
         held, self._held = self._held, b""
-        return held
+        pattern = self.literals.pattern
+        # The tail is a proper prefix of a longer phrase, yet a shorter phrase may sit inside
+        # it ("abc" held for "abcd" contains "bc"): mask those before releasing it.
+        return pattern.sub(MASK, held) if held and pattern is not None else held

@@ -53,11 +53,6 @@ class TokenMasker:
         """Bytes not yet released (a proper prefix of some token prefix)."""
         return self._held
 
-    @property
-    def idle(self) -> bool:
-        """Not inside a token: the next bytes are judged afresh."""
-        return not self._in_token
-
     def _skip_body(self, buf: bytes, pos: int) -> int:
         """Drop token characters from pos; return where they end, or -1 if they run to the end."""
         body = _BODY.match(buf, pos)

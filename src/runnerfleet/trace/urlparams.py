@@ -61,11 +61,6 @@ class UrlParamMasker:
         """Bytes not yet released (a `?`/`&` and the start of a key, or a partial value end)."""
         return self._held
 
-    @property
-    def idle(self) -> bool:
-        """Not inside a value: the next bytes are judged afresh."""
-        return not self._masking
-
     def _hold_start(self, buf: bytes, start: int) -> int:
         size = len(buf)
         lower = max(start, size - _MAX_KEY)

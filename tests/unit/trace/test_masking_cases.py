@@ -214,3 +214,20 @@ def test_masking_stages_apply_in_order_values_then_urls_then_tokens() -> None:
         run_split(text, masked=["SECRETVALUE"])
         == "clone https://x/?private_token=[MASKED]&a=1 glpat-[MASKED] and [MASKED]\n"
     )
+
+
+def test_a_short_secret_inside_the_held_tail_is_masked_at_the_end_of_the_log() -> None:
+    # "abc" is held back as the start of "abcd"; when the log ends there, "bc" is still a secret.
+    assert run_split("xab|c", masked=["abcd", "bc"]) == "xa[MASKED]"
+    assert run_split("build s3cr3t-val", masked=["s3cr3t-value", "s3cr3t"]) == "build [MASKED]-val"
+
+
+def test_a_short_secret_inside_the_held_tail_is_masked_when_the_masked_values_change() -> None:
+    from runnerfleet.trace import TraceBuffer
+
+    with TraceBuffer(masked=["abcd", "bc"], timestamps=False) as buffer:
+        buffer.write(b"xabc")
+        buffer.set_masked(["other"])
+        buffer.write(b"d bc\n")
+        buffer.finish()
+        assert buffer.bytes_since(0) == b"xa[MASKED]d bc\n"
