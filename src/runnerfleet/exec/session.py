@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
-
-import httpx
 
 from runnerfleet.coordinator.job_store import FINISHED
 from runnerfleet.coordinator.pipelines import CONFIG_PATH, CiJob, PipelineCreateError
@@ -22,6 +22,12 @@ from runnerfleet.exec.workers import Workers, runner_config
 from runnerfleet.pipeline import PipelineError, compile
 
 _WAITING = ("created", "pending", "running", "canceling", "scheduled")
+# How often the logs of running jobs are printed; a finished job wakes the loop at once.
+_LOG_INTERVAL = 0.1
+# What the workers import when they take their first job; warmed up while git and the
+# coordinator start (their subprocesses leave the interpreter free).
+_WARM_UP = ("runnerfleet.build.pipeline", "runnerfleet.shells.stages", "runnerfleet.job.payload",
+            "runnerfleet.cache.adapter", "runnerfleet.executors.registry")
 
 
 @dataclass
@@ -66,6 +72,9 @@ def _project_path(root: Path) -> str:
 
 def run_exec(options: ExecOptions, out: TextIO) -> int:
     """Run the pipeline; 1 when a job that may not fail failed (or was canceled), else 0."""
+    warm = threading.Thread(target=_warm_up, args=(options.executor,), name="exec-warm-up",
+                            daemon=True)
+    warm.start()
     root = workspace.toplevel(options.cwd)
     sha = workspace.snapshot(root, uncommitted=options.uncommitted)
     ref = workspace.branch(root)
@@ -86,18 +95,20 @@ def run_exec(options: ExecOptions, out: TextIO) -> int:
                                                  for p in exc.problems)) from None
             jobs = app.pipelines.ci_jobs(pipeline.id)
             tags = sorted({t for c in jobs for t in c.job.tag_list})
-            with httpx.Client(base_url=server.url, trust_env=False, timeout=30,
-                              headers={"PRIVATE-TOKEN": server.admin_token}) as api:
-                created = api.post("/api/v4/user/runners", json={
-                    "runner_type": "instance_type", "description": "runnerfleet exec",
-                    "tag_list": ",".join(tags), "run_untagged": True})
-                created.raise_for_status()
-                token = str(created.json()["token"])
+            # An instance runner created as `POST /user/runners` would (in-process, no HTTP).
+            _runner, token = app.store.create_runner(
+                "instance_type", "authenticated_user",
+                {"description": "runnerfleet exec", "tag_list": tags, "run_untagged": True},
+                token_expires_at=None)
             runner = runner_config(server.url, token, options.executor, options.image)
+            finished = threading.Event()
+            app.jobs.jobs.finish_listeners.append(lambda _job: finished.set())
+            warm.join()
             workers = Workers(runner, state, options.concurrent)
             workers.start()
             printer = LogPrinter(out, [c.job.name for c in jobs], colour=options.colour)
-            final = _follow(app, pipeline.id, printer, set(options.jobs), options.skip_delays)
+            final = _follow(app, pipeline.id, printer, set(options.jobs), options.skip_delays,
+                            finished)
         finally:
             if workers is not None:
                 workers.stop()
@@ -113,8 +124,13 @@ def run_exec(options: ExecOptions, out: TextIO) -> int:
     return 1 if broken else 0
 
 
+def _warm_up(executor: str) -> None:
+    for module in (*_WARM_UP, f"runnerfleet.executors.{executor}"):
+        importlib.import_module(module)
+
+
 def _follow(app: object, pipeline_id: int, printer: LogPrinter, named: set[str],
-            skip_delays: bool) -> list[CiJob]:
+            skip_delays: bool, finished: threading.Event) -> list[CiJob]:
     """Print logs as they grow until no job waits or runs; play manual jobs named on the CLI
     and, with `skip_delays`, scheduled ones (the coordinator's scheduler starts them when due)."""
     from runnerfleet.coordinator.app import Coordinator
@@ -145,4 +161,5 @@ def _follow(app: object, pipeline_id: int, printer: LogPrinter, named: set[str],
         if not any(c.job.status in _WAITING for c in jobs) and not any(
                 c.job.status == "manual" and c.job.name in named for c in jobs):
             return jobs
-        time.sleep(0.1)
+        finished.wait(_LOG_INTERVAL)
+        finished.clear()
