@@ -31,7 +31,20 @@ class JobLayout:
 
     def masked_values(self) -> list[str]:
         """Values to hide in the log: masked variables after expansion, as gitlab-runner masks them."""
-        return [v.value for v in self.variables.expanded() if v.masked]
+        return masked_values(self.variables)
+
+
+def expanded_value(variables: JobVariables, key: str) -> str:
+    """`variables.expanded().get(key)` without expanding every other variable."""
+    variable = variables.find(key)
+    if variable is None:
+        return ""
+    return variable.value if variable.raw else variables.expand(variable.value)
+
+
+def masked_values(variables: JobVariables) -> list[str]:
+    """The expanded values of the masked variables (only those are expanded)."""
+    return [v.value if v.raw else variables.expand(v.value) for v in variables if v.masked]
 
 
 def _read_pem(path: str) -> str:
@@ -94,8 +107,11 @@ def job_layout(
         return _variables(payload, runner, env, project=project, concurrent_id=concurrent_id,
                           concurrent_project_id=concurrent_project_id, feature_flags=feature_flags)
 
-    # GIT_CLONE_PATH may use $CI_BUILDS_DIR, so it is read from variables that already have it.
-    clone_path = variables_for(env.builds_dir).expanded().get("GIT_CLONE_PATH")
+    # GIT_CLONE_PATH may use $CI_BUILDS_DIR, so it is read from variables that already have it
+    # (only when the job or the runner's `environment` sets it at all).
+    declared = "GIT_CLONE_PATH" in payload.variables or any(
+        entry.partition("=")[0] == "GIT_CLONE_PATH" for entry in runner.job_environment)
+    clone_path = expanded_value(variables_for(env.builds_dir), "GIT_CLONE_PATH") if declared else ""
     if clone_path:
         if not env.custom_build_dir_enabled:
             raise BuildError("setting GIT_CLONE_PATH is not allowed, enable `custom_build_dir` feature",

@@ -20,7 +20,7 @@ from runnerfleet.build import stages
 from runnerfleet.build.context import Done, RunContext
 from runnerfleet.build.failure_reasons import map_failure_reason
 from runnerfleet.build.featureflags import ResolvedFlags, resolve_feature_flags
-from runnerfleet.build.layout import build_info, job_layout
+from runnerfleet.build.layout import build_info, job_layout, masked_values
 from runnerfleet.build.result import JobResult, JobState
 from runnerfleet.build.settings import (
     AFTER_SCRIPT_TIMEOUT,
@@ -151,6 +151,7 @@ class Build:
         self._executor: Executor | None = None
         self._env: ExecutorEnvironment | None = None
         self._info: BuildInfo | None = None
+        self._masked: list[str] = []
 
     # -- control from other threads ---------------------------------------------------------------
 
@@ -197,7 +198,8 @@ class Build:
     def _run_job(self, payload: JobPayload) -> BuildError | None:
         # Masking first: no job byte may be written before the payload's secrets are known.
         self.trace.set_token_mask_prefixes(payload.features.token_mask_prefixes)
-        self.trace.set_masked(v.value for v in payload.variables.expanded() if v.masked)
+        self._masked = masked_values(payload.variables)
+        self.trace.set_masked(self._masked)
 
         early = self._early_variables(payload)
         self.flags = resolve_feature_flags(self.runner.feature_flags, early, self.features)
@@ -343,8 +345,12 @@ class Build:
                             return _context_error(done)
                     continue
                 self._executor, self._env = executor, env
-                # Now every variable is known: mask what GitLab and the runner marked masked.
-                self.trace.set_masked(layout.masked_values())
+                # Now every variable is known: mask what GitLab and the runner marked masked
+                # (usually the same values: then the log's maskers need no rebuild).
+                masked = layout.masked_values()
+                if masked != self._masked:
+                    self._masked = masked
+                    self.trace.set_masked(masked)
                 self._info = build_info(payload, self.runner, env, layout, self.flags.values)
                 return None
             return error

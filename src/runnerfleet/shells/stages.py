@@ -364,12 +364,16 @@ def cleanup_file_variables(build: BuildInfo, shell: str = "bash") -> str:
 def _transfer_stage(name: str, build: BuildInfo, shell: str,
                     write: Callable[[ShellWriter], bool]) -> str | None:
     """Exports, `cd` to the project dir, then the body; None when the body had nothing to do."""
+    # The body first: most jobs have no cache or artifacts, and then no exports are written.
+    body = ShellWriter(shell)
+    if not write(body):
+        return None
     stage = _Stage(name, build, shell)
     with stage as w:
         _write_exports(w, build, job_variables(build))
         w.cd(build.project_dir)
-        has_work = write(w)
-    return stage.script() if has_work else None
+        w.lines.extend(body.lines)
+    return stage.script()
 
 
 def restore_cache(build: BuildInfo, shell: str = "bash") -> str | None:

@@ -3,8 +3,12 @@
 Like gitlab-runner's `helpers/process`: the process starts in a new session (so it leads its own
 process group), a stop sends SIGTERM to the whole group, waits up to the graceful kill timeout,
 then SIGKILL, then waits the force kill timeout. Groups the script spread into (`su`, `setsid`)
-are signalled too (see `groups`). One thread multiplexes stdin, stdout and stderr
-with a selector: no helper threads or interpreters per stage.
+are signalled too (see `groups`). One thread multiplexes stdin, stdout, stderr and the
+process's exit with a selector: no helper threads or interpreters per stage.
+
+The script reaches the shell on stdin from an in-memory file where Linux has one: bash reads a
+pipe one byte at a time (so that it never swallows input meant for the commands it starts),
+but a seekable stdin in blocks. The shell sees the same bytes either way.
 
 The run is over when the shell has exited *and* every copy of its stdout/stderr is closed: a
 background process that keeps the job's output open keeps the stage running (as in
@@ -87,18 +91,27 @@ def run_script(
     on_start: Callable[[int], None] | None = None,
 ) -> ProcessOutcome:
     """Run `argv` with `script` on stdin in a new process group until it ends or must be stopped."""
+    script_file = _script_file(script)
     try:
         proc = subprocess.Popen(
-            list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            list(argv), stdin=subprocess.PIPE if script_file is None else script_file,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             cwd=cwd, env=dict(env), start_new_session=True, close_fds=True,
         )
     except OSError as exc:
         return ProcessOutcome(None, error=f"failed to start process: {exc.strerror or exc}")
+    finally:
+        if script_file is not None:
+            os.close(script_file)  # the shell has its own copy as fd 0
     if on_start is not None:
         on_start(proc.pid)
-    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout is not None and proc.stderr is not None
     groups = {proc.pid}
     selector = selectors.DefaultSelector()
+    # Wakes the loop the moment the shell exits (no polling of its status).
+    exit_fd = _pidfd(proc.pid)
+    if exit_fd is not None:
+        selector.register(exit_fd, selectors.EVENT_READ)
     sinks: dict[int, OutputSink] = {proc.stdout.fileno(): stdout, proc.stderr.fileno(): stderr}
     for fd in sinks:
         os.set_blocking(fd, False)
@@ -109,14 +122,16 @@ def run_script(
         # Looked up at each step: `su` and `setsid` put job processes into groups of their own.
         groups.update(job_process_groups(proc.pid, links))
         _signal_groups(groups, signum)
-    stdin_fd: int | None = proc.stdin.fileno()
-    pending = memoryview(script)
-    os.set_blocking(proc.stdin.fileno(), False)
-    if pending:
-        selector.register(proc.stdin.fileno(), selectors.EVENT_WRITE)
-    else:
-        proc.stdin.close()
-        stdin_fd = None
+    stdin_fd: int | None = None
+    pending = memoryview(script if script_file is None else b"")
+    if proc.stdin is not None:
+        stdin_fd = proc.stdin.fileno()
+        os.set_blocking(stdin_fd, False)
+        if pending:
+            selector.register(stdin_fd, selectors.EVENT_WRITE)
+        else:
+            proc.stdin.close()
+            stdin_fd = None
 
     deadline = None if timeout is None else clock() + max(timeout, 0.0)
     phase = "running"  # then "terminating" (SIGTERM sent), "killing" (SIGKILL sent)
@@ -156,13 +171,18 @@ def run_script(
                 wait = min(wait, max(deadline - now, 0.0))
             elif phase != "running":
                 wait = min(wait, max(phase_deadline - now, 0.0))
-            if not sinks:
+            if not sinks and exit_fd is None:
                 # Output is closed but the shell is still running: wait for it directly.
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     proc.wait(timeout=wait)
                 continue
             for key, _ in selector.select(timeout=wait):
                 fd = int(key.fd)
+                if fd == exit_fd:
+                    # The shell ended (the loop's condition reaps it); output may still flow
+                    # from processes it left behind.
+                    selector.unregister(fd)
+                    continue
                 if fd == stdin_fd:
                     try:
                         written = os.write(fd, pending[:_READ_SIZE])
@@ -186,6 +206,8 @@ def run_script(
                     del sinks[fd]
     finally:
         selector.close()
+        if exit_fd is not None:
+            os.close(exit_fd)
         close_stdin()
         proc.stdout.close()
         proc.stderr.close()
@@ -195,3 +217,32 @@ def run_script(
                               timed_out=timed_out, canceled=canceled)
     code, status = go_status(proc.returncode)
     return ProcessOutcome(code, status=status, timed_out=timed_out, canceled=canceled)
+
+
+def _script_file(script: bytes) -> int | None:
+    """An in-memory file holding `script`, positioned at its start; None where there is none."""
+    if not script or not hasattr(os, "memfd_create"):
+        return None
+    try:
+        fd = os.memfd_create("runnerfleet-script", os.MFD_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        view = memoryview(script)
+        while view:
+            view = view[os.write(fd, view):]
+        os.lseek(fd, 0, os.SEEK_SET)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _pidfd(pid: int) -> int | None:
+    """A descriptor that turns readable when `pid` exits (Linux 5.3+); None where there is none."""
+    if not hasattr(os, "pidfd_open"):
+        return None
+    try:
+        return os.pidfd_open(pid)
+    except OSError:
+        return None
