@@ -42,10 +42,14 @@ class LogPrinter:
         self.out.write(f"{self._prefix(name)} {text}\n")
         self.out.flush()
 
-    def feed(self, job_id: int, name: str, trace: bytes, *, final: bool) -> None:
-        start = self._offsets.get(job_id, 0)
-        data = self._partial.pop(job_id, b"") + trace[start:]
-        self._offsets[job_id] = len(trace)
+    def offset(self, job_id: int) -> int:
+        """How many bytes of this job's log were fed so far."""
+        return self._offsets.get(job_id, 0)
+
+    def feed(self, job_id: int, name: str, new: bytes, *, final: bool) -> None:
+        """Print the complete lines of `new` (the log's bytes after `offset(job_id)`)."""
+        data = self._partial.pop(job_id, b"") + new
+        self._offsets[job_id] = self.offset(job_id) + len(new)
         lines = data.split(b"\n")
         rest = lines.pop()
         if final and rest:

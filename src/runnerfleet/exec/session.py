@@ -124,6 +124,16 @@ def run_exec(options: ExecOptions, out: TextIO) -> int:
     return 1 if broken else 0
 
 
+def _read_from(path: Path, offset: int) -> bytes:
+    """A job log's bytes after `offset` (only the new part, however long the log grows)."""
+    try:
+        with path.open("rb") as f:
+            f.seek(offset)
+            return f.read()
+    except FileNotFoundError:
+        return b""
+
+
 def _warm_up(executor: str) -> None:
     for module in (*_WARM_UP, f"runnerfleet.executors.{executor}"):
         importlib.import_module(module)
@@ -155,7 +165,8 @@ def _follow(app: object, pipeline_id: int, printer: LogPrinter, named: set[str],
             if ci.job.id in done or ci.job.status in ("created", "manual", "skipped"):
                 continue
             final = ci.job.status in FINISHED
-            printer.feed(ci.job.id, ci.job.name, app.jobs.traces.read(ci.job.id), final=final)
+            new = _read_from(app.jobs.traces.path(ci.job.id), printer.offset(ci.job.id))
+            printer.feed(ci.job.id, ci.job.name, new, final=final)
             if final:
                 done.add(ci.job.id)
         if not any(c.job.status in _WAITING for c in jobs) and not any(
