@@ -68,21 +68,23 @@ class Timestamper:
         last_newline = data.rfind(b"\n")
         if last_newline >= 0:
             pos = last_newline + 1
-            complete = data if pos == len(data) else data[:pos]
-            newlines = complete.count(b"\n")
+            more_lines = data.find(b"\n") < last_newline
             stamp = b""
             if self._line_len:
                 # The first newline finishes a buffered line that already has its header.
                 out.extend(self._take_line())
-                if newlines > 1:
+                if more_lines:
                     stamp = self._stamp()
             else:
                 # One clock reading per write: all its lines arrived at the same moment.
                 stamp = self._stamp()
                 out.append(self._header(stamp))
-            # Every newline but the last starts a line of this write: one C-level replace.
-            out.append(complete.replace(b"\n", b"\n" + stamp + FULL_LINE.encode(), newlines - 1)
-                       if newlines > 1 else complete)
+            if more_lines:
+                # Every newline but the last starts a line of this write: one C-level replace.
+                out.append(data[:last_newline].replace(b"\n", b"\n" + stamp + FULL_LINE.encode()))
+                out.append(b"\n")
+            else:
+                out.append(data if pos == len(data) else data[:pos])
         rest = data[pos:] if pos else data
         if not rest:
             return out
