@@ -74,9 +74,20 @@ def import_engine(venv: str | None) -> None:
         ) from None
 
 
-def load_engine(module: Any) -> None:
-    """import_engine() for an AnsibleModule: fails the module with one line when it cannot."""
+def load_engine(module: Any, changes: bool = True) -> None:
+    """import_engine() for an AnsibleModule: fails the module with one line when it cannot.
+
+    In check mode a host the role has not provisioned yet has no engine (the role's install
+    tasks only report what they would do), so the task reports that it would run after the
+    install instead of failing the dry run: changed for modules that change something
+    (`changes`), skipped for read-only ones.
+    """
     try:
         import_engine(module.params.get("engine_venv"))
     except EngineMissing as error:
+        if module.check_mode:
+            reason = f"check mode: the engine is not installed on this host yet ({error})"
+            if changes:
+                module.exit_json(changed=True, msg=reason + "; this task would run after the install")
+            module.exit_json(changed=False, skipped=True, msg=reason)
         module.fail_json(msg=str(error))

@@ -121,6 +121,7 @@ runners:
       type: dict
 """
 
+import os  # noqa: E402
 import platform  # noqa: E402
 from typing import TYPE_CHECKING, Any  # noqa: E402
 
@@ -196,7 +197,12 @@ def gitlab_view(admin: AdminClient, runner_id: int) -> dict[str, Any]:
 def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     p = module.params
-    load_engine(module)
+    if module.check_mode and not os.path.exists(p["config_file"]):
+        # A dry run on a host the role has not provisioned: nothing is configured, which is
+        # known without the engine (that the role would install first).
+        module.exit_json(changed=False, config_file=p["config_file"], config_exists=False, runners=[],
+                         msg="check mode: no config file yet")
+    load_engine(module, changes=False)
     from runnerfleet import version  # pylint: disable=import-outside-toplevel
     from runnerfleet.config import ConfigFile  # pylint: disable=import-outside-toplevel
     from runnerfleet.errors import RunnerfleetError  # pylint: disable=import-outside-toplevel
