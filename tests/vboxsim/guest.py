@@ -86,6 +86,12 @@ def power_on(machine: Machine, home: Path) -> None:
     machine.container = container_name(machine)
 
 
+def ip_address(name: str) -> str:
+    """The container's address on the docker bridge ("" when it has none)."""
+    done = docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", name, check=False)
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
 def power_off(machine: Machine) -> None:
     """Pull the plug: the container stops at once and stays as the machine's disk."""
     if machine.container:

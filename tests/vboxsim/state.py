@@ -80,6 +80,9 @@ class Machine:
     current_snapshot: str | None = None
     owned_images: list[str] = field(default_factory=list)
     memory: int = 1024
+    # Parallels (tests/prlsim shares this registry): a template VM, and net0's MAC (12 hex digits).
+    template: bool = False
+    mac: str = ""
 
     @property
     def settings_file(self) -> str:
@@ -145,8 +148,9 @@ class Store:
 
 
 @contextlib.contextmanager
-def locked_store() -> Iterator[Store]:
-    root = home()
+def locked_store(root: Path | None = None) -> Iterator[Store]:
+    """The registry under `root` (default `$VBOXSIM_HOME`), locked until the block ends, then saved."""
+    root = root or home()
     root.mkdir(parents=True, exist_ok=True)
     with open(root / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -489,6 +489,22 @@ class VirtualBoxConfig:
         return self.start_type or "headless"
 
 
+@dataclass
+class ParallelsConfig:
+    base_name: str = key("base_name", "str", "always", "", long="base-name",
+                         env="PARALLELS_BASE_NAME", help="Base VM to clone")
+    template_name: str = key("template_name", "str", "omitempty", "", long="template-name",
+                             env="PARALLELS_TEMPLATE_NAME", help="Template to create (<base_name>-template)")
+    disable_snapshots: bool = key("disable_snapshots", "bool", "omitzero", False,
+                                  long="disable-snapshots", env="PARALLELS_DISABLE_SNAPSHOTS",
+                                  help="New VM per job")
+    time_server: str = key("time_server", "str", "omitempty", "", long="time-server",
+                           env="PARALLELS_TIME_SERVER", help="Time server for the guest (time.apple.com)")
+    allowed_images: list[str] = key("allowed_images", "list", "omitempty", factory=list,
+                                    long="allowed-images", env="PARALLELS_ALLOWED_IMAGES",
+                                    help="Base VMs a job may select (regexps)")
+
+
 # Tables gitlab-runner knows but runnerfleet does not type (out-of-scope executors, experiments):
 # accepted without a warning, kept as plain data.
 _RAW = "raw"
@@ -608,7 +624,8 @@ class RunnerConfig:
     ssh: SshConfig | None = key("ssh", "opt_table", "optional", None, cls=SshConfig, long="ssh")
     docker: DockerConfig | None = key("docker", "opt_table", "optional", None, cls=DockerConfig,
                                       long="docker")
-    parallels: Any = key("parallels", _RAW, "optional", None)
+    parallels: ParallelsConfig | None = key("parallels", "opt_table", "optional", None,
+                                            cls=ParallelsConfig, long="parallels")
     virtualbox: VirtualBoxConfig | None = key("virtualbox", "opt_table", "optional", None,
                                               cls=VirtualBoxConfig, long="virtualbox")
     machine: Any = key("machine", _RAW, "optional", None)

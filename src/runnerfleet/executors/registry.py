@@ -17,6 +17,7 @@ _BUILTIN = {
     "docker": "runnerfleet.executors.docker:DockerExecutorProvider",
     "ssh": "runnerfleet.executors.ssh:SshExecutorProvider",
     "virtualbox": "runnerfleet.executors.virtualbox:VirtualBoxExecutorProvider",
+    "parallels": "runnerfleet.executors.parallels:ParallelsExecutorProvider",
 }
 
 _lock = threading.Lock()

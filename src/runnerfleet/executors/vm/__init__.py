@@ -2,7 +2,7 @@
 
 from runnerfleet.executors.vm.executor import VmExecutor
 from runnerfleet.executors.vm.images import compile_allowed_images, select_base_vm
-from runnerfleet.executors.vm.names import runner_vm_pattern, vm_name
+from runnerfleet.executors.vm.names import project_vm_name, runner_vm_pattern, vm_name
 from runnerfleet.executors.vm.slots import Slots
 from runnerfleet.executors.vm.ssh_wait import DEFAULT_SSH_WAIT, VmNotResponding, wait_for_ssh
 
@@ -12,6 +12,7 @@ __all__ = [
     "VmExecutor",
     "VmNotResponding",
     "compile_allowed_images",
+    "project_vm_name",
     "runner_vm_pattern",
     "select_base_vm",
     "vm_name",
