@@ -38,6 +38,9 @@ CONFIG_PATH = ".gitlab-ci.yml"
 _DONE = (*FINISHED, "skipped")
 # `Ci::HasStatus::CANCELABLE_STATUSES`: what a pipeline cancel cancels (manual jobs stay).
 CANCELABLE = ("created", "waiting_for_resource", "preparing", "pending", "running", "scheduled")
+# How `jobs` columns map onto `Job` (one query for a pipeline's jobs, not one per job).
+_JOB_JSON = ("tag_list", "spec", "pending_state", "updates")
+_JOB_BOOLS = ("protected", "debug_trace")
 # The scheduler looks at least this often (seconds): it also notices the coordinator closing.
 _SCHEDULER_TICK = 1.0
 
@@ -182,13 +185,11 @@ class PipelineService:
 
     def ci_jobs(self, pipeline_id: int) -> list[CiJob]:
         with self.store.transaction() as db:
-            rows = db.execute("SELECT id, ci, scheduled_at FROM jobs WHERE pipeline_id = ?"
-                              " ORDER BY id", (pipeline_id,)).fetchall()
+            rows = db.execute("SELECT * FROM jobs WHERE pipeline_id = ? ORDER BY id",
+                              (pipeline_id,)).fetchall()
         out: list[CiJob] = []
         for row in rows:
-            job = self.service.jobs.job_by_id(row["id"])
-            if job is None:
-                continue
+            job = from_row(Job, row, json_columns=_JOB_JSON, bool_columns=_JOB_BOOLS)
             ci = json.loads(row["ci"]) if row["ci"] else {}
             out.append(CiJob(job, ci.get("when", "on_success"), bool(ci.get("allow_failure")),
                              ci.get("needs"), int(ci.get("stage_idx", 0)),
