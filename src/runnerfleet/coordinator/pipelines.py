@@ -83,6 +83,17 @@ def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
                           check=False)
 
 
+def _tree_files(repo: Path, sha: str) -> list[str]:
+    """The paths of the files (blobs, symlinks included) in commit `sha`."""
+    listed = _git(repo, "ls-tree", "-r", "-z", sha)
+    out: list[str] = []
+    for entry in listed.stdout.decode("utf-8", "surrogateescape").split("\0"):
+        meta, _, path = entry.partition("\t")
+        if path and meta.split(" ")[1:2] == ["blob"]:
+            out.append(path)
+    return out
+
+
 def _job_status(ci: CiJob) -> str:
     """The status a job contributes to GitLab's composite status (`ignored` = may fail)."""
     status = ci.job.status
@@ -276,16 +287,22 @@ class PipelineService:
         shown = _git(repo, "show", f"{sha}:{CONFIG_PATH}")
         if shown.returncode != 0:
             raise PipelineCreateError(["Missing CI config file"])
-        archive = _git(repo, "archive", "--format=tar", sha)
-        with tempfile.TemporaryDirectory(prefix="runnerfleet-pipeline-") as tmp:
-            # The tree on disk serves `include: local` and `rules:exists`.
-            with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-                tar.extractall(tmp, filter="data")
-            try:
-                return compile(shown.stdout.decode("utf-8", "replace"), variables=variables,
-                               ref=ref, sha=sha, source=source, tag=tag, root=Path(tmp))
-            except PipelineError as exc:
-                raise PipelineCreateError(exc.problems) from None
+        text = shown.stdout.decode("utf-8", "replace")
+        # `rules:exists` needs the file names only: the commit's listing, not its contents.
+        files = _tree_files(repo, sha)
+        try:
+            if "include" not in text:
+                return compile(text, variables=variables, ref=ref, sha=sha, source=source,
+                               tag=tag, files=files)
+            archive = _git(repo, "archive", "--format=tar", sha)
+            with tempfile.TemporaryDirectory(prefix="runnerfleet-pipeline-") as tmp:
+                # The tree on disk serves `include: local`.
+                with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+                    tar.extractall(tmp, filter="data")
+                return compile(text, variables=variables, ref=ref, sha=sha, source=source,
+                               tag=tag, files=files, root=Path(tmp))
+        except PipelineError as exc:
+            raise PipelineCreateError(exc.problems) from None
 
     def _insert(self, project: Project, pipeline_id: int, fields: dict[str, Any],
                 ci: dict[str, Any]) -> int:
