@@ -3,7 +3,7 @@
 gitlab-runner's `executors/parallels`: the base VM gets a linked-clone template
 (`<base>-template` unless `template_name`), the job's VM `<base>-runner-<short token>-concurrent-<id>`
 is created from it, started, waited for (`prlctl exec <vm> exit 0`, then its IP address from the
-DHCP lease of net0's MAC, then SSH) and gets a `Started` snapshot; the next job of the slot
+DHCP lease of net0's MAC, or prlctl's `ip_configured` when there is none, then SSH) and gets a `Started` snapshot; the next job of the slot
 switches back to that snapshot. With `disable_snapshots` the VM is named after the project
 (`<base>-runner-<short token>-project-<id>-concurrent-<id>`) and deleted after every job. On
 Apple silicon Parallels has no snapshots of such VMs: the template is a full clone, the address
@@ -169,12 +169,27 @@ class ParallelsExecutor(VmExecutor):
                 if self._s.apple_silicon:
                     self._ip = self._prl.configured_ip(vm)
                 else:
-                    self._ip = ip_from_leases(self._prl.mac(vm), self._s.dhcp_leases)
+                    self._ip = self._leased_or_configured_ip(vm)
                 return self._ip
             except PrlctlError as exc:
                 last = exc
             time.sleep(self._s.poll_interval)
         raise last or PrlctlError(f"VM {vm} has no IP address")
+
+    def _leased_or_configured_ip(self, vm: str) -> str:
+        """The DHCP lease of net0's MAC (gitlab-runner on Intel); prlctl's `ip_configured` without one.
+
+        runnerfleet's addition: when the lease file cannot be read or has no lease for the MAC
+        (another network mode, a lease file elsewhere), prlctl is asked as on Apple silicon; the
+        lease file's error is the one reported when neither knows the address.
+        """
+        try:
+            return ip_from_leases(self._prl.mac(vm), self._s.dhcp_leases)
+        except PrlctlError as lease_error:
+            try:
+                return self._prl.configured_ip(vm)
+            except PrlctlError:
+                raise lease_error from None
 
     def _verify(self, vm: str) -> None:
         """Logged in over SSH and `exit` ran (once per job; the client serves the job's stages)."""
