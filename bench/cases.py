@@ -146,6 +146,13 @@ def trace(tmp: Path, megabytes: int) -> list[Row]:
     peak = 0
     stop = threading.Event()
 
+    def cpu_seconds(pid: int) -> float:
+        """User + system CPU time the runner has used so far (from /proc/<pid>/stat)."""
+        import os
+
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def sample() -> None:
         nonlocal peak
         while not stop.is_set():
@@ -163,13 +170,23 @@ def trace(tmp: Path, megabytes: int) -> list[Row]:
         base = rss_kib(runner.pid)
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
+        cpu_before = cpu_seconds(runner.pid)
         job_id = c.enqueue([script])
         row = c.wait_final(job_id, patience=1800, poll=0.05)
+        cpu = cpu_seconds(runner.pid) - cpu_before
         stop.set()
         sampler.join()
         if row["status"] != "success":
             raise RuntimeError(f"trace job ended {row}")
         puts = c.put_times(job_id)
+        while "success" not in puts:
+            # The row turns final when the PUT is stored; its request-log entry follows.
+            time.sleep(0.002)
+            puts = c.put_times(job_id)
+        from harness import log_time
+
+        patches = [log_time(e) for e in c.requests()
+                   if e["method"] == "PATCH" and e["path"] == f"/api/v4/jobs/{job_id}/trace"]
     finally:
         runner.close()
         c.close()
@@ -183,9 +200,14 @@ def trace(tmp: Path, megabytes: int) -> list[Row]:
             pass
     raw_rate = size / 1e6 / (time.perf_counter() - start)
     extra = (peak - base) / 1024
+    # The job's log goes out one PATCH per update interval while it runs (as gitlab-runner), the
+    # rest back to back after it: the first PATCH → final PUT span is mostly that final upload.
+    upload = puts["success"] - min(patches) if patches else 0.0
+    note = (f"{logged / 1e6:.0f} MB logged; runner CPU {cpu:.2f} s; {len(patches)} PATCHes, "
+            f"first PATCH → final PUT {upload:.2f} s")
     return [
         Row(f"4. trace {megabytes} MB, PUT running→final PUT", rate, "MB/s", raw_rate,
-            "bash -c into a pipe reader", "≥ 100 MB/s", rate >= 100, f"{logged / 1e6:.0f} MB logged"),
+            "bash -c into a pipe reader", "≥ 100 MB/s", rate >= 100, note),
         Row("4. trace: runner extra RSS (peak − idle)", extra, "MB", base / 1024,
             "runner idle RSS", "≤ 20 MB", extra <= 20),
     ]
