@@ -1,10 +1,11 @@
 """The Parallels executor: a VM per concurrent slot from a template of the base VM, jobs run in it over SSH.
 
 gitlab-runner's `executors/parallels`: the base VM gets a linked-clone template
-(`<base>-template` unless `template_name`), the job's VM `<base>-runner-<short token>-concurrent-<id>`
-is created from it, started, waited for (`prlctl exec <vm> exit 0`, then its IP address from the
-DHCP lease of net0's MAC, or prlctl's `ip_configured` when there is none, then SSH) and gets a `Started` snapshot; the next job of the slot
-switches back to that snapshot. With `disable_snapshots` the VM is named after the project
+(`<base>-template` unless `template_name`), the job's VM
+`<base>-runner-<short token>-concurrent-<id>` is created from it, started, waited for
+(`prlctl exec <vm> exit 0`, then its IP address from the DHCP lease of net0's MAC, or prlctl's
+`ip_configured` when there is none, then SSH) and gets a `Started` snapshot; the next job of the
+slot switches back to that snapshot. With `disable_snapshots` the VM is named after the project
 (`<base>-runner-<short token>-project-<id>-concurrent-<id>`) and deleted after every job. On
 Apple silicon Parallels has no snapshots of such VMs: the template is a full clone, the address
 comes from `prlctl list --json` and the VM is deleted after the job.
