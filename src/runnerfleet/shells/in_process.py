@@ -219,8 +219,8 @@ def in_process_stage(stage: str, build: BuildInfo) -> InProcessStage | None:
     Only for executors whose scripts run on this host as the runner's user
     (`ExecutorEnvironment.in_process_stages`); the caller decides that.
     """
-    if build.trace_sections or debug_trace(build):
-        return None  # section markers and xtrace lines come from the shell itself
     builder = _BUILDERS.get(stage)
-    return builder(build) if builder is not None else None
+    if builder is None or build.trace_sections or debug_trace(build):
+        return None  # section markers and xtrace lines come from the shell itself
+    return builder(build)
 

@@ -9,6 +9,9 @@ from typing import Any
 
 import pytest
 
+from runnerfleet.build.layout import JobLayout, build_info
+from runnerfleet.config import RunnerConfig
+from runnerfleet.executors import ExecutorEnvironment
 from runnerfleet.job import JobPayload, JobVariables, Variable
 from runnerfleet.shells import BuildInfo, generate, in_process_stage
 
@@ -131,3 +134,22 @@ def test_cleanup_removes_a_read_only_git_template(tmp_path: Path) -> None:
     stage = in_process_stage("cleanup_file_variables", build)
     assert stage is not None and stage.run(Sink())
     assert not (Path(build.tmp_dir) / "git-template").exists()
+
+
+@pytest.mark.parametrize(("runner_command", "show_hostname", "via"), [
+    (None, None, False),  # shell executor: scripts run on the runner's host
+    ("runnerfleet", None, True),  # docker, ssh, virtualbox name their target's helper
+    ("runnerfleet", False, False),
+    (None, True, True),
+])
+def test_prepare_names_the_runner_host_when_scripts_run_elsewhere(
+        tmp_path: Path, runner_command: str | None, show_hostname: bool | None, via: bool) -> None:
+    env = ExecutorEnvironment(shell="bash", builds_dir=str(tmp_path), cache_dir=str(tmp_path), shared=False,
+                              runner_command=runner_command, show_hostname=show_hostname)
+    layout = JobLayout(builds_dir=str(tmp_path), cache_dir=str(tmp_path), project_dir=str(tmp_path / "p"),
+                       tmp_dir=str(tmp_path / "p.tmp"), variables=JobVariables())
+    info = build_info(_build(tmp_path).payload, RunnerConfig(name="r", token="t", executor="docker"), env,
+                      layout, {})
+    line = _run(generate("prepare_script", info)).stdout.decode()
+    host = socket.gethostname()
+    assert line == (f"Running on {host} via {host}...\n" if via else f"Running on {host}...\n")
