@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import time
+
 import pytest
 
 from runnerfleet.config import ConfigFile
 from runnerfleet.errors import ConfigError
-from tests.integration.build.helpers import SHORT_TOKEN, World, payload, run_job
+from tests.integration.build.helpers import SHORT_TOKEN, World, payload, run_job, start_job
 from tests.integration.parallels.conftest import GOLDEN, make_provider, prl_runner
 from tests.integration.ssh.sshd import IMAGE, KeyPair
 from tests.integration.virtualbox.conftest import boot_script
@@ -17,6 +20,7 @@ pytestmark = pytest.mark.integration
 VM0 = f"{GOLDEN}-runner-{SHORT_TOKEN}-concurrent-0"
 TEMPLATE = f"{GOLDEN}-template"
 NO_GIT = [{"key": "GIT_STRATEGY", "value": "none"}]
+ADDRESS = re.compile(r"^vm:([\d.]+)$", re.M)
 
 
 def test_job_runs_in_a_vm_created_from_a_linked_template_and_reached_by_its_dhcp_lease(
@@ -153,3 +157,27 @@ def test_a_parallels_table_is_read_with_gitlab_runners_keys() -> None:
     assert config is not None
     assert (config.base_name, config.template_name, config.disable_snapshots, config.time_server,
             config.allowed_images) == ("macos-14", "macos-14-tpl", True, "ntp.example.test", ["^macos-"])
+
+
+def test_two_concurrent_jobs_get_two_vms_from_one_template_with_their_own_addresses(
+    world: World, prl: PrlSim, golden: str, key: KeyPair
+) -> None:
+    provider = make_provider(prl)
+    body = payload(world, ["printf 'vm:%s\\n' \"$(hostname -I | cut -d' ' -f1)\"", "sleep 1000"],
+                   variables=NO_GIT)
+    runs = [start_job(world, body, runner=prl_runner(key), provider=provider) for _ in range(2)]
+    vms = sorted([VM0, f"{GOLDEN}-runner-{SHORT_TOKEN}-concurrent-1"])
+    # Each job sleeps until canceled, so the two jobs overlap for certain once both printed.
+    end = time.monotonic() + 120
+    while sum(bool(ADDRESS.search(run.log)) for run in runs) < 2 and time.monotonic() < end:
+        time.sleep(0.2)
+    assert sorted(prl.running_vm_names()) == vms
+    addresses = {match.group(1) for run in runs if (match := ADDRESS.search(run.log))}
+    assert len(addresses) == 2
+    assert sorted(prl.vm_names()) == sorted([GOLDEN, TEMPLATE, *vms])
+    for run in runs:
+        run.build.cancel(graceful=False)
+    for run in runs:
+        assert run.wait().state == "canceled"
+    assert prl.running_vm_names() == []
+    assert prl.containers(running_only=True) == []

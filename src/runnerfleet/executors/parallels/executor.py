@@ -14,8 +14,9 @@ comes from `prlctl list --json` and the VM is deleted after the job.
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from runnerfleet.config import RunnerConfig, SshConfig
 from runnerfleet.config.schema import ParallelsConfig
@@ -54,6 +55,8 @@ class ParallelsSettings:
     dhcp_leases: str
     apple_silicon: bool
     poll_interval: float = 1.0
+    # Two jobs of a fresh runner would both clone the template (the second clone fails): one does.
+    template_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def validate(runner: RunnerConfig) -> ParallelsConfig:
@@ -137,12 +140,13 @@ class ParallelsExecutor(VmExecutor):
 
     def _create_vm(self, config: ParallelsConfig, base: str, vm: str) -> None:
         template = config.template_name or f"{base}-template"
-        self._unregister_invalid(template)
-        if not self._prl.exists(template):
-            try:
-                self._prl.clone_template(base, template, linked=not self._s.apple_silicon)
-            except PrlctlError as exc:
-                raise PrlctlError(f'{exc} (image: "{base}")') from None
+        with self._s.template_lock:
+            self._unregister_invalid(template)
+            if not self._prl.exists(template):
+                try:
+                    self._prl.clone_template(base, template, linked=not self._s.apple_silicon)
+                except PrlctlError as exc:
+                    raise PrlctlError(f'{exc} (image: "{base}")') from None
         self._prl.create_from_template(vm, template)
         self._prl.start(vm)
         self._prl.try_exec(vm, BOOT_POLLS, "exit", "0", interval=self._s.poll_interval)
