@@ -21,6 +21,7 @@ only): when a `scheduled` (`when: delayed`) job is due.
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from runnerfleet.coordinator.entities import iso_time
@@ -141,19 +142,18 @@ def register(router: Router, app: Coordinator) -> PipelineService:
         project = project_of(req)
         return json_response(200, pipeline_entity(req, pipeline_of(req, project)))
 
+    def pipeline_action(req: Request, action: Callable[[int], None], status: int) -> Response:
+        row = pipeline_of(req, project_of(req))
+        action(row.id)
+        return json_response(status, pipeline_entity(req, row))
+
     @router.route("POST", _PROJECT + r"/pipelines/(?P<pipeline>[^/]+)/cancel")
     def cancel_pipeline(req: Request) -> Response:
-        project = project_of(req)
-        row = pipeline_of(req, project)
-        pipelines.cancel_pipeline(row.id)
-        return json_response(200, pipeline_entity(req, row))
+        return pipeline_action(req, pipelines.cancel_pipeline, 200)
 
     @router.route("POST", _PROJECT + r"/pipelines/(?P<pipeline>[^/]+)/retry")
     def retry_pipeline(req: Request) -> Response:
-        project = project_of(req)
-        row = pipeline_of(req, project)
-        pipelines.retry_pipeline(row.id)
-        return json_response(201, pipeline_entity(req, row))
+        return pipeline_action(req, pipelines.retry_pipeline, 201)
 
     @router.route("GET", _PROJECT + r"/pipelines/(?P<pipeline>[^/]+)/jobs")
     def pipeline_jobs(req: Request) -> Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from typing import Any
 
 from tests.integration.pipelines.conftest import Fleet, wait_until
 
@@ -41,16 +42,18 @@ later:
     assert "later ran" in fleet.trace(done["id"])
 
 
+def _scheduled(fleet: Fleet, name: str, start_in: str, script: str) -> tuple[int, dict[str, Any]]:
+    """A pipeline of one delayed job, and that job (already `scheduled`)."""
+    fleet.push({".gitlab-ci.yml": f"{name}:\n  when: delayed\n  start_in: {start_in}\n"
+                                  f"  script: [{script}]\n"})
+    pid = int(fleet.create().json()["id"])
+    job = fleet.jobs(pid)[name]
+    assert job["status"] == "scheduled"
+    return pid, job
+
+
 def test_play_starts_a_scheduled_job_now_and_unplayable_jobs_answer_400(fleet: Fleet) -> None:
-    fleet.push({".gitlab-ci.yml": """
-nightly:
-  when: delayed
-  start_in: 1 week
-  script: [echo played early]
-"""})
-    pid = fleet.create().json()["id"]
-    nightly = fleet.jobs(pid)["nightly"]
-    assert nightly["status"] == "scheduled"
+    pid, nightly = _scheduled(fleet, "nightly", "1 week", "echo played early")
     assert _epoch(nightly["scheduled_at"]) > time.time() + 6 * 86400
     played = fleet.post(f"jobs/{nightly['id']}/play")
     assert played.status_code == 200, played.text
@@ -64,15 +67,7 @@ nightly:
 
 
 def test_scheduled_job_is_enqueued_by_a_restarted_coordinator(fleet: Fleet) -> None:
-    fleet.push({".gitlab-ci.yml": """
-later:
-  when: delayed
-  start_in: 2 seconds
-  script: [echo after restart]
-"""})
-    pid = fleet.create().json()["id"]
-    later = fleet.jobs(pid)["later"]
-    assert later["status"] == "scheduled"
+    pid, later = _scheduled(fleet, "later", "2 seconds", "echo after restart")
     fleet.coordinator.stop()
     # Let the due time pass while no coordinator runs.
     wait_until("the due time to pass", lambda: time.time() > _epoch(later["scheduled_at"]) + 0.5)
@@ -83,14 +78,7 @@ later:
 
 
 def test_canceling_a_scheduled_job_keeps_it_from_running(fleet: Fleet) -> None:
-    fleet.push({".gitlab-ci.yml": """
-later:
-  when: delayed
-  start_in: 1 hour
-  script: [echo never]
-"""})
-    pid = fleet.create().json()["id"]
-    later = fleet.jobs(pid)["later"]
+    pid, later = _scheduled(fleet, "later", "1 hour", "echo never")
     canceled = fleet.post(f"jobs/{later['id']}/cancel")
     assert canceled.status_code == 201
     assert canceled.json()["status"] == "canceled" and canceled.json()["scheduled_at"] is None
