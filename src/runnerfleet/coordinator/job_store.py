@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +15,7 @@ from runnerfleet.coordinator.store import Store
 # Job statuses in which the job token works (GitLab's "executing" statuses).
 EXECUTING = ("running", "canceling")
 FINISHED = ("success", "failed", "canceled")
+_PAGE = 16  # pending jobs read at a time while a runner picks one
 
 
 @dataclass
@@ -225,16 +226,41 @@ class JobStore:
         assert job is not None
         return job
 
-    def record_update(self, job_id: int, state: str) -> None:
-        """Remember a PUT state the runner sent (admin `updates` list)."""
+    def record_update(self, job_id: int, state: str, *, touch: bool = False) -> None:
+        """Remember a PUT state the runner sent (admin `updates` list); `touch`: the job was
+        heard from (its `updated_at`), in the same transaction."""
         with self.store.transaction() as db:
-            row = db.execute("SELECT updates FROM jobs WHERE id = ?", (job_id,)).fetchone()
-            updates = [*json.loads(row["updates"]), state]
-            db.execute("UPDATE jobs SET updates = ? WHERE id = ?", (json.dumps(updates), job_id))
+            # json_insert appends in SQL: no decode/encode round trip of the list in Python.
+            if touch:
+                db.execute("UPDATE jobs SET updates = json_insert(updates, '$[#]', ?),"
+                           " updated_at = ? WHERE id = ?", (state, time.time(), job_id))
+            else:
+                db.execute("UPDATE jobs SET updates = json_insert(updates, '$[#]', ?)"
+                           " WHERE id = ?", (state, job_id))
 
     def pending_jobs(self) -> list[Job]:
         """The queue, oldest first."""
         return self.jobs("pending")
+
+    def iter_pending(self) -> Iterator[Job]:
+        """The queue, oldest first, each job decoded only when the caller gets to it (a runner's
+        pick usually takes the first one, and a long queue must not cost every request)."""
+        after = 0
+        while True:
+            # Pages through the (status, id) index; each page is its own short transaction.
+            with self.store.transaction() as db:
+                rows = db.execute("SELECT * FROM jobs WHERE status = 'pending' AND id > ?"
+                                  " ORDER BY id LIMIT ?", (after, _PAGE)).fetchall()
+            for row in rows:
+                yield _job(row)
+            if len(rows) < _PAGE:
+                return
+            after = rows[-1]["id"]
+
+    def pending_count(self) -> int:
+        with self.store.transaction() as db:
+            return int(db.execute("SELECT COUNT(*) FROM jobs WHERE status = 'pending'")
+                       .fetchone()[0])
 
     def assign(self, job_id: int, runner_id: int, manager_id: int | None,
                system_xid: str | None) -> Job | None:

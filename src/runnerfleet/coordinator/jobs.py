@@ -105,7 +105,7 @@ class JobService:
         """`RegisterJobService`: the oldest pending job this runner matches, assigned atomically."""
         incomplete = False
         projects: dict[int, Project | None] = {}
-        for job in self.jobs.pending_jobs():
+        for job in self.jobs.iter_pending():
             if job.project_id not in projects:
                 projects[job.project_id] = self.jobs.project_by_id(job.project_id)
             project = projects[job.project_id]
@@ -133,7 +133,7 @@ class JobService:
         assert project is not None
         dependencies = [d for i in job.spec.get("dependencies") or []
                         if (d := self.jobs.job_by_id(int(i))) is not None]
-        queue_size = len(self.jobs.pending_jobs())
+        queue_size = self.jobs.pending_count()
         archives = {d.id: a for d in dependencies if (a := self.artifacts.available_archive(d.id))}
         return build_payload(job, project, runner, external_url, dependencies, queue_size,
                              session_url,
@@ -148,6 +148,10 @@ class JobService:
         output = params.get("output") or {}
         checksum = output.get("checksum") or params.get("checksum")
         bytesize = output.get("bytesize")
+        if state == "running" and not checksum:
+            # The common "still running" update: one transaction.
+            self.jobs.record_update(job.id, state, touch=True)
+            return 200, None
         self.jobs.record_update(job.id, state)
         if checksum:
             self.jobs.update_job(job.id, output_checksum=str(checksum),

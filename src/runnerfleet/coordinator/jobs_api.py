@@ -141,8 +141,12 @@ def register(router: Router, app: Coordinator) -> None:
         p = declared({**req.params, **req.path_params}, _UPDATE_PARAMS)
         job = authenticate_job(p["id"], job_token(req, p), req.client_ip)
         status, backoff = service.update_state(job, p)
-        after = service.jobs.job_by_id(job.id)
-        headers = {"Job-Status": after.status if after else job.status}
+        job_status = job.status
+        if p.get("state") != "running":
+            # Only a final state changes the status here; a running update leaves it as read.
+            after = service.jobs.job_by_id(job.id)
+            job_status = after.status if after else job.status
+        headers = {"Job-Status": job_status}
         if backoff is not None:
             headers["X-GitLab-Trace-Update-Interval"] = str(backoff)
         return _text(status, headers)
@@ -162,10 +166,10 @@ def register(router: Router, app: Coordinator) -> None:
             return message(403, "403 Forbidden")
         if status == 416:
             return message(416, "416 Range Not Satisfiable", {"Range": f"0-{size}"})
-        after = service.jobs.job_by_id(job.id)
+        # Appending leaves the status as authenticate_job read it (the size limit answered 403).
         interval = str(service.options.trace_update_interval)
         resp = Response(202, interval.encode(), [("Content-Type", "application/json")])
-        resp.set_header("Job-Status", after.status if after else job.status)
+        resp.set_header("Job-Status", job.status)
         resp.set_header("Range", f"0-{size}")
         resp.set_header("X-GitLab-Trace-Update-Interval", interval)
         return resp

@@ -229,12 +229,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(response.status)
         for name, value in response.headers:
             self.send_header(name, value)
-        if response.status not in (204, 304):
+        bodyless = response.status in (204, 304)
+        if not bodyless:
             self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if not head and response.status not in (204, 304):
-            self.wfile.write(response.body)
+        # Headers and body in one send: one syscall and one segment instead of two, and the
+        # client reads the whole answer at once.
+        self.wfile.write(self._take_head() + (b"" if head or bodyless else response.body))
         self.wfile.flush()
+
+    def _take_head(self) -> bytes:
+        """The status line and headers `send_response`/`send_header` collected, plus the blank
+        line that ends them (what `end_headers` would send on its own)."""
+        buffered: list[bytes] = getattr(self, "_headers_buffer", [])
+        self._headers_buffer: list[bytes] = []
+        return b"".join(buffered) + b"\r\n"
 
     def _write_file(self, response: Response, file_path: str, *, head: bool) -> None:
         with open(file_path, "rb") as source:
