@@ -487,6 +487,14 @@ class Build:
         """Generate a stage's script and run it inside its section; None when it succeeded or was empty."""
         return self._run_stage(ctx, stage, info)[1]
 
+    def _script(self, stage: str, info: BuildInfo) -> tuple[str | None, BuildError | None]:
+        """(the stage's script, None) or (None, why it cannot be generated) or (None, None): no work."""
+        assert self._env is not None
+        try:
+            return generate(stage, info, self._env.shell), None
+        except ShellScriptError as exc:
+            return None, _system(str(exc))
+
     def _run_stage(
         self, ctx: RunContext, stage: str, info: BuildInfo | None = None
     ) -> tuple[bool, BuildError | None]:
@@ -501,24 +509,19 @@ class Build:
         local = in_process_stage(stage, info) if self._env.in_process_stages else None
         script: str | None = None
         if local is None:
-            try:
-                script = generate(stage, info, self._env.shell)
-            except ShellScriptError as exc:
-                return False, _system(str(exc))
+            script, error = self._script(stage, info)
             if script is None:
-                return False, None  # nothing to do: skipped silently, like gitlab-runner
+                return False, error  # None: nothing to do, skipped silently like gitlab-runner
         with self._section(stage):
             self._describe(stages.description(stage))
-            if local is not None and local.run(self.trace.stream(STREAM_WORK, STDOUT)):
-                return True, None
-            if script is None:
-                # The in-process work declined (a file in the way, ...): the script reports it.
-                try:
-                    script = generate(stage, info, self._env.shell)
-                except ShellScriptError as exc:
-                    return True, _system(str(exc))
-                if script is None:
+            if local is not None:
+                if local.run(self.trace.stream(STREAM_WORK, STDOUT)):
                     return True, None
+                # Declined (a file in the way, ...): the script redoes the work and says what is wrong.
+                script, error = self._script(stage, info)
+                if script is None:
+                    return True, error
+            assert script is not None  # both paths above end with a script or return
             result = self._executor.run(stage, script, timeout=ctx.remaining(), cancel_event=ctx.event)
             if result.timed_out:
                 ctx.expire()
