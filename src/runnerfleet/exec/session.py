@@ -86,7 +86,7 @@ def run_exec(options: ExecOptions, out: TextIO) -> int:
             app = server.app
             assert app is not None
             project = app.jobs.ensure_project(_project_path(root))
-            workspace.push(root, sha, app.jobs.repo_dir(project), ref)
+            workspace.publish(root, sha, app.jobs.repo_dir(project), ref)
             try:
                 pipeline = app.pipelines.create(project, ref, options.variables, source="push",
                                                 only=options.jobs or None)

@@ -1,4 +1,4 @@
-"""The working tree as one commit pushed into the coordinator's bare repository."""
+"""The working tree as one commit published in the coordinator's bare repository."""
 
 from __future__ import annotations
 
@@ -65,5 +65,11 @@ def snapshot(root: Path, *, uncommitted: bool) -> str:
                 env=_AUTHOR)
 
 
-def push(root: Path, sha: str, repo: Path, ref: str) -> None:
-    _git(root, "push", "-q", str(repo), f"{sha}:refs/heads/{ref}")
+def publish(root: Path, sha: str, repo: Path, ref: str) -> None:
+    """Make `sha` the bare repository's `ref` without copying any object: the bare repository
+    borrows the project's object store (git alternates), so a large history costs nothing."""
+    objects = root / _git(root, "rev-parse", "--git-path", "objects")
+    info = repo / "objects" / "info"
+    info.mkdir(parents=True, exist_ok=True)
+    (info / "alternates").write_text(f"{objects.resolve()}\n")
+    _git(repo, "update-ref", f"refs/heads/{ref}", sha)

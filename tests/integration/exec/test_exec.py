@@ -192,3 +192,11 @@ def test_exec_skip_delays_starts_delayed_jobs_at_once(project: Path) -> None:
     assert "starts at" not in done.stdout
     assert _summary(done.stdout) == {"build": ("build", "success"),
                                      "later": ("deploy", "success")}
+
+
+def test_exec_runs_from_a_linked_worktree(project: Path) -> None:
+    linked = project.parent / "linked"
+    _git(project, "worktree", "add", "-q", "-b", "topic", str(linked))
+    done = runnerfleet_exec(linked, "build")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "build | committed" in done.stdout
