@@ -13,6 +13,7 @@ import pytest
 
 from runnerfleet.config import DockerConfig, RunnerConfig
 from runnerfleet.executors.docker import DockerExecutorProvider
+from runnerfleet.executors.docker.provider import wait_for_removals
 from tests.integration.build.helpers import RUNNER_TOKEN, JobRun, World, payload, start_job
 
 BASE_IMAGE = "runnerfleet/debian:bookworm"
@@ -65,11 +66,19 @@ def wait_until(what: str, check: Callable[[], Any], patience: float = PATIENCE) 
 
 
 def job_resources(job_id: int) -> dict[str, list[str]]:
-    """Names of the containers, networks and non-cache volumes labelled with `job_id`."""
+    """Names of the containers, networks and non-cache volumes labelled with `job_id`.
+
+    A job's resources are removed after its final status: removals this process started are
+    waited for first (a runner in another process: use `wait_until_removed`).
+    """
+    wait_for_removals()
     client = docker.from_env()
     try:
         label = f"com.runnerfleet.job.id={job_id}"
-        containers = [c.name for c in client.containers.list(all=True, filters={"label": label})]
+        # The low-level list: the high-level one inspects each container and fails on one that a
+        # runner process removes meanwhile.
+        listed = client.api.containers(all=True, filters={"label": label})
+        containers = [c["Names"][0].lstrip("/") for c in listed]
         networks = [n.name for n in client.networks.list(filters={"label": label})]
         volumes = [v.name for v in client.volumes.list(filters={"label": label})
                    if v.attrs.get("Labels", {}).get("com.runnerfleet.type") != "cache"]
@@ -79,3 +88,9 @@ def job_resources(job_id: int) -> dict[str, list[str]]:
 
 
 NOTHING_LEFT = {"containers": [], "networks": [], "volumes": []}
+
+
+def wait_until_removed(job_id: int) -> None:
+    """Until a job run by another process has nothing left on the daemon (its removal follows the
+    job's final status)."""
+    wait_until(f"the resources of job {job_id} to be removed", lambda: job_resources(job_id) == NOTHING_LEFT)

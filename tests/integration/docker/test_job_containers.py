@@ -94,7 +94,9 @@ def test_labels_name_the_job_on_every_container(world: World, provider: DockerEx
 
     from tests.integration.docker.helpers import start_docker_job, wait_until
 
-    body = payload(world, ["echo started", "sleep 60"], variables=NO_GIT)
+    # A file variable is helper work (its cleanup stage), so the job has a helper container too.
+    body = payload(world, ["echo started", "sleep 60"],
+                   variables=[*NO_GIT, {"key": "A_FILE", "value": "x", "file": True}])
     run = start_docker_job(world, provider, body, docker_runner(world))
     wait_until("the script to start", lambda: "started\n" in run.log)
     client = sdk.from_env()
@@ -110,4 +112,49 @@ def test_labels_name_the_job_on_every_container(world: World, provider: DockerEx
         client.close()
     run.build.cancel(graceful=False)
     assert run.wait().state == "canceled"
+    assert job_resources(4242) == NOTHING_LEFT
+
+
+_COUNT_SLEEPERS = ("n=0; for f in /proc/[0-9]*/cmdline; do case \"$(tr '\\000' ' ' < $f 2>/dev/null)\" in "
+                   "'sleep 1000'*) n=$((n+1));; esac; done; echo sleepers=$n")
+
+
+def test_a_job_without_helper_work_runs_its_helper_stages_in_the_build_container_with_the_same_log(
+        world: World, provider: DockerExecutorProvider) -> None:
+    import docker as sdk
+
+    from tests.integration.docker.helpers import start_docker_job, wait_until
+
+    body = payload(world, ["echo started", "sleep 60"], variables=NO_GIT)
+    run = start_docker_job(world, provider, body, docker_runner(world))
+    wait_until("the script to start", lambda: "started\n" in run.log)
+    client = sdk.from_env()
+    try:
+        containers = client.containers.list(all=True, filters={"label": "com.runnerfleet.job.id=4242"})
+        assert [c.labels["com.runnerfleet.type"] for c in containers] == ["build"]
+        hostname = containers[0].attrs["Config"]["Hostname"]
+    finally:
+        client.close()
+    run.build.cancel(graceful=False)
+    assert run.wait().state == "canceled"
+    log = run.log
+    # The helper stages' lines, each in its own section, as with a helper container.
+    prepare = log.index("section_start:", log.index("prepare_executor"))
+    assert f"Running on {hostname} via " in log[prepare:log.index("section_end:", prepare)]
+    sources = log.index("Getting source from Git repository")
+    assert "Skipping Git repository setup" in log[sources:log.index("section_end:", sources)]
+    assert job_resources(4242) == NOTHING_LEFT
+
+
+def test_stages_sharing_the_build_container_keep_their_exit_codes_and_leave_no_process_behind(
+        world: World, provider: DockerExecutorProvider) -> None:
+    result, log = run_docker_job(
+        world, provider, ["sleep 1000 &", _COUNT_SLEEPERS, "printf 'no newline'", "exit 3"],
+        after_script=[_COUNT_SLEEPERS, "echo after with $CI_JOB_STATUS >&2"], variables=NO_GIT)
+    assert (result.state, result.exit_code) == ("failed", 3), log
+    # The script saw its background process; after_script (a new stage) did not, as after a
+    # container run ends.
+    assert log.count("sleepers=1\n") == 1 and log.count("sleepers=0\n") == 1
+    assert "no newline" in log and "after with failed\n" in log
+    assert "ERROR: Job failed: exit code 3" in log
     assert job_resources(4242) == NOTHING_LEFT

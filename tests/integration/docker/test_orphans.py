@@ -51,7 +51,9 @@ def test_a_killed_runners_containers_are_removed_at_the_next_start_but_cache_vol
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     left = job_resources(5151)
-    assert len(left["containers"]) == 2 and len(left["volumes"]) == 1
+    # A job without helper work has only its build container (and its builds volume).
+    assert [name.rsplit("-", 1)[-1] for name in left["containers"]] == ["build"]
+    assert len(left["volumes"]) == 1
 
     client = sdk.from_env()
     try:
@@ -59,7 +61,7 @@ def test_a_killed_runners_containers_are_removed_at_the_next_start_but_cache_vol
                                                        "com.runnerfleet.project.id=7"]})
         assert cache, "the job's /cache volume should exist"
         provider.daemon_for(docker_runner(world).docker)
-        assert provider.orphans_removed >= 3
+        assert provider.orphans_removed >= 2  # the build container and the builds volume
         wait_until("the orphans to be gone", lambda: job_resources(5151) == NOTHING_LEFT)
         kept = client.volumes.list(filters={"label": ["com.runnerfleet.type=cache",
                                                       "com.runnerfleet.project.id=7"]})

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.coordinator import start_coordinator
-from tests.integration.docker.helpers import BASE_IMAGE, NOTHING_LEFT, build_test_image, job_resources
+from tests.integration.docker.helpers import BASE_IMAGE, build_test_image, wait_until_removed
 from tests.integration.service.conftest import World
 
 pytestmark = pytest.mark.integration
@@ -46,7 +46,8 @@ def test_jobs_from_the_coordinator_succeed_and_fail_in_containers_as_with_the_sh
     assert (job["status"], job["failure_reason"], job["exit_code"]) == ("failed", "script_failure", 3)
     assert "after script ran with failed" in job["trace"]
     assert "ERROR: Job failed: exit code 3" in job["trace"]
-    assert job_resources(ok) == NOTHING_LEFT and job_resources(failing) == NOTHING_LEFT
+    wait_until_removed(ok)
+    wait_until_removed(failing)
     runner.signal(signal.SIGQUIT)
     assert runner.wait() == 0
 
@@ -60,7 +61,7 @@ def test_a_job_canceled_in_gitlab_stops_its_container_and_leaves_nothing(service
     job = service.admin.finished(job_id)
     assert job["status"] == "canceled", job["trace"]
     runner.wait_line(rf"Removed job from processing list.*job={job_id}")
-    assert job_resources(job_id) == NOTHING_LEFT
+    wait_until_removed(job_id)
     runner.signal(signal.SIGQUIT)
     assert runner.wait() == 0
 
@@ -78,6 +79,6 @@ def test_the_jobs_own_image_and_services_from_gitlab_are_used(service: World) ->
     assert job["status"] == "success", job["trace"]
     assert f"Using Docker executor with image {image} ..." in job["trace"]
     assert "prepared=yes" in job["trace"] and "service=from-gitlab" in job["trace"]
-    assert job_resources(job_id) == NOTHING_LEFT
+    wait_until_removed(job_id)
     runner.signal(signal.SIGQUIT)
     assert runner.wait() == 0

@@ -137,6 +137,18 @@ def test_privileged_refused_by_this_daemon_fails_with_a_clear_line(
     assert job_resources(4242) == NOTHING_LEFT
 
 
+def test_gpus_on_a_daemon_without_a_gpu_driver_fail_the_job_with_one_line_naming_the_key(
+        world: World, provider: DockerExecutorProvider) -> None:
+    runner = docker_runner(world, gpus="all")
+    result, log = run_docker_job(world, provider, ["echo never-runs"], runner=runner, variables=NO_GIT)
+    assert (result.state, result.failure_reason) == ("failed", "runner_configuration_error"), log
+    failed = [line for line in log.splitlines() if "Job failed" in line]
+    assert len(failed) == 1
+    assert 'runners.docker.gpus = "all": this docker daemon has no GPU device driver' in failed[0]
+    assert "never-runs\n" not in log
+    assert job_resources(4242) == NOTHING_LEFT
+
+
 def test_network_mode_none_leaves_the_job_without_a_network(
         world: World, provider: DockerExecutorProvider) -> None:
     runner = docker_runner(world, network_mode="none")

@@ -100,3 +100,26 @@ def test_the_container_command_prefers_bash_and_falls_back_to_sh() -> None:
     assert command[:2] == ["sh", "-c"]
     assert command[2].index("/bin/bash") < command[2].index("/bin/sh")
     assert "bash" not in detect_shell_command("sh")[2]
+
+
+@pytest.mark.parametrize(("value", "request_"), [
+    ("all", {"Driver": "", "Count": -1, "DeviceIDs": None, "Capabilities": [["gpu"]], "Options": {}}),
+    ("2", {"Driver": "", "Count": 2, "DeviceIDs": None, "Capabilities": [["gpu"]], "Options": {}}),
+    ('"device=0,2",driver=nvidia,"capabilities=gpu,utility"',
+     {"Driver": "nvidia", "Count": 0, "DeviceIDs": ["0", "2"], "Capabilities": [["gpu", "utility"]],
+      "Options": {}}),
+])
+def test_gpus_become_device_requests_of_the_build_container_as_docker_run_gpus(
+        value: str, request_: dict[str, object]) -> None:
+    host = build_host_config(DockerConfig(gpus=value), Mounts(), network_mode="", links=[], helper=False)
+    assert host["DeviceRequests"] == [request_]
+    helper = build_host_config(DockerConfig(gpus=value), Mounts(), network_mode="", links=[], helper=True)
+    assert "DeviceRequests" not in helper
+    service = service_host_config(DockerConfig(service_gpus=value), Mounts(), network_mode="", image="x",
+                                  privileged=False)
+    assert service["DeviceRequests"] == [request_]
+
+
+def test_a_malformed_gpus_value_is_a_configuration_error_naming_the_key() -> None:
+    with pytest.raises(BuildError, match=r'^runners.docker.gpus: "count=some": count must be'):
+        build_host_config(DockerConfig(gpus="count=some"), Mounts(), network_mode="", links=[], helper=False)

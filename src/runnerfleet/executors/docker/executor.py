@@ -16,14 +16,17 @@ from typing import TYPE_CHECKING, Any
 
 from runnerfleet.config import DockerConfig, RunnerConfig
 from runnerfleet.executors.base import REMOTE_RUNNER_COMMAND, BuildContext, ExecutorEnvironment, StageResult
+from runnerfleet.executors.docker import auth
 from runnerfleet.executors.docker import labels as L
 from runnerfleet.executors.docker.attach import AttachOutcome, run_attached, run_exec
+from runnerfleet.executors.docker.auth import RegistryAuth
 from runnerfleet.executors.docker.daemon import Daemon, DockerDaemonError, NotFound
 from runnerfleet.executors.docker.images import check_allowed, obtain, pull_policies
 from runnerfleet.executors.docker.options import (
     Mounts,
     build_host_config,
     config_error,
+    gpu_explanation,
     privileged_explanation,
     service_host_config,
 )
@@ -36,9 +39,11 @@ from runnerfleet.executors.docker.services import (
     service_specs,
     wait_for_services,
 )
+from runnerfleet.executors.docker.session import BuildSession
 from runnerfleet.executors.docker.volumes import bind, cache_host_dir, cache_volume_name, parse_volume
 from runnerfleet.executors.errors import BuildError, FailureReason
 from runnerfleet.job import JobPayload, JobVariables, Variable
+from runnerfleet.job.payload import Credentials
 from runnerfleet.trace import STDERR, STDOUT, STREAM_WORK, TraceBuffer
 from runnerfleet.version import VERSION
 
@@ -101,6 +106,30 @@ def _variables(runner: RunnerConfig, payload: JobPayload | None) -> JobVariables
     return variables.expanded()
 
 
+def _helper_work(runner: RunnerConfig, payload: JobPayload | None, variables: JobVariables) -> bool:
+    """Whether a helper stage of the job has real work (git, cache, artifacts, file variables, hooks).
+
+    Without any, the helper stages only print and make/remove the project's directories, which
+    any shell does as well in the build container (engine spec §5.2 puts them in the helper
+    container because of the tools they need, not for isolation).
+    """
+    if payload is None:
+        return True
+    if variables.get("GIT_STRATEGY") not in ("none", "empty"):
+        return True
+    if payload.cache or payload.artifacts or any(d.artifacts_file.filename for d in payload.dependencies):
+        return True
+    if any(v.file for v in payload.variables):
+        return True
+    if runner.tls_ca_file or runner.tls_cert_file or runner.tls_key_file:
+        return True  # CI_SERVER_TLS_*_FILE are file variables
+    return bool(runner.pre_get_sources_script or runner.post_get_sources_script or payload.hooks)
+
+
+def _is_root(user: str) -> bool:
+    return user.split(":", 1)[0] in ("", "root", "0")
+
+
 class DockerExecutor:
     """One job on one docker daemon; not shared between jobs (CI_DISPOSABLE_ENVIRONMENT)."""
 
@@ -113,6 +142,13 @@ class DockerExecutor:
         self.build_container: str | None = None
         self.helper_container: str | None = None
         self._helper_started = False
+        self._helper_image = ""
+        self._helper_data: str | None = None
+        self._helper_config: dict[str, Any] = {}
+        self._light = False
+        self._session: BuildSession | None = None
+        self._auth_source: tuple[str, list[Credentials]] = ("", [])
+        self._registry_auth: dict[str, RegistryAuth] | None = None
         self._shell = "bash"
         self.kill_timeouts = provider.kill_timeouts
 
@@ -151,19 +187,27 @@ class DockerExecutor:
         user = self._user(cfg, payload)
 
         daemon = self._daemon = self._provider.daemon_for(cfg)
-        helper_image = expand(cfg.helper_image) if cfg.helper_image else self._provider.helper_image
-        # The default helper image is built locally (scripts/build-helper-image.sh), never pulled
-        # first; an overridden one follows the runner's pull policy (engine spec §2.8).
-        helper_policies = pull_policies([], cfg.pull_policy, [], helper_image) if cfg.helper_image \
-            else ["if-not-present"]
-        try:
-            obtain(daemon, helper_image, helper_policies, trace)
-        except BuildError as exc:
-            if cfg.helper_image:
-                raise
-            raise BuildError(f"{exc}; build it with scripts/build-helper-image.sh or set "
-                             "runners.docker.helper_image", failure_reason=exc.failure_reason) from None
-        job_image_data = obtain(daemon, image, policies, trace)
+        self._helper_image = expand(cfg.helper_image) if cfg.helper_image else self._provider.helper_image
+        # A job whose helper stages have no real work (no git, cache, artifacts, file variables,
+        # hooks) needs no helper container: those stages run in the build container's session.
+        light = not _helper_work(runner, payload, variables)
+        if not light:
+            self._obtain_helper()
+        self._auth_source = (variables.get("DOCKER_AUTH_CONFIG"),
+                             list(payload.credentials) if payload is not None else [])
+        job_image_data = obtain(daemon, image, policies, trace, self._auth_for(image))
+        entrypoint = self._entrypoint(cfg, job_image.entrypoint if job_image else None, trace)
+        image_config = job_image_data.data.get("Config") or {}
+        # One shell session per job needs a start that runs only runnerfleet's shell (no
+        # ENTRYPOINT to re-run per stage, as gitlab-runner does) and a private PID namespace (its
+        # end-of-stage `kill -9 -1` must only reach the job's own processes).
+        effective_entrypoint = [e for e in (entrypoint if entrypoint is not None
+                                            else image_config.get("Entrypoint") or []) if e]
+        session = not effective_entrypoint and not cfg.pid_mode
+        # Helper stages in the build container run as its user; gitlab-runner's helper is root.
+        self._light = light and session and _is_root(user or str(image_config.get("User") or ""))
+        if not self._light and self._helper_data is None:
+            self._obtain_helper()
 
         base_labels = self._base_labels(runner, payload, ctx.job_id, variables)
         res = self._resources = JobResources(daemon, runner.short_token or "runner", ctx.job_id, base_labels,
@@ -176,11 +220,12 @@ class DockerExecutor:
 
         network, links_to_services = self._network(cfg, res, ctx)
         services = self._start_services(daemon, cfg, res, specs, mounts, network, variables, runner)
-        if services:
+        wait_timeout = cfg.effective_wait_for_services_timeout if cfg.wait_for_services_timeout >= 0 else -1
+        if services and wait_timeout >= 0 and any(s.ports for s in services):
+            helper_image = self._obtain_helper()
             wait_for_services(daemon, services, helper_image=helper_image, network=network,
-                              timeout=cfg.effective_wait_for_services_timeout
-                              if cfg.wait_for_services_timeout >= 0 else -1,
-                              trace=trace, make_container=lambda svc, config: self._create(
+                              timeout=wait_timeout, trace=trace,
+                              make_container=lambda svc, config: self._create(
                                   res, f"{svc.name}-wait", L.WAIT, {
                                       **config, "HostConfig": {"NetworkMode": network or "default"}}))
         links = [*(f"{s.name}:{alias}" for s in services for alias in all_aliases(s.spec)),
@@ -188,16 +233,17 @@ class DockerExecutor:
 
         hostname = cfg.hostname or f"{res.prefix}"[:63]
         env = _env_list(runner)
-        self.helper_container = self._create(res, f"{res.prefix}-helper", L.HELPER, {
-            "Image": helper_image,
+        # Made now, created only when a helper stage needs it (never for a light job).
+        self._helper_config = {
             "Cmd": _HELPER_KEEPALIVE,
             "Entrypoint": [],
             "Env": env,
             "Hostname": hostname,
             "HostConfig": build_host_config(cfg, mounts, network_mode=network or cfg.network_mode,
                                             links=links, helper=True),
-        })
-        entrypoint = self._entrypoint(cfg, job_image.entrypoint if job_image else None, trace)
+        }
+        if not self._light:
+            self._create_helper()
         build_config: dict[str, Any] = {
             "Image": job_image_data.id or image,
             "Cmd": detect_shell_command(shell),
@@ -215,6 +261,8 @@ class DockerExecutor:
         if network:
             build_config["NetworkingConfig"] = {"EndpointsConfig": {network: {"Aliases": ["build"]}}}
         self.build_container = self._create(res, f"{res.prefix}-build", L.BUILD, build_config)
+        if session:
+            self._session = BuildSession(daemon, self.build_container)
 
         custom = runner.custom_build_dir.enabled
         return ExecutorEnvironment(
@@ -224,6 +272,46 @@ class DockerExecutor:
             runner_command=REMOTE_RUNNER_COMMAND,
         )
 
+    def _auth_for(self, image: str) -> RegistryAuth | None:
+        """Registry credentials for `image` (sources read once per job, on the first image)."""
+        if self._registry_auth is None:
+            docker_auth_config, credentials = self._auth_source
+            self._registry_auth, problems = auth.resolve(docker_auth_config, credentials)
+            for problem in problems:
+                if self._trace is not None:
+                    self._trace.warning(f"Registry credentials ignored: {problem}")
+        return auth.for_image(image, self._registry_auth)
+
+    def _obtain_helper(self) -> str:
+        """Have the helper image on the daemon (once per job); its reference for containers."""
+        if self._helper_data is not None:
+            return self._helper_data
+        assert self._daemon is not None and self._trace is not None
+        cfg, helper_image = self._cfg, self._helper_image
+        # The default helper image is built locally (scripts/build-helper-image.sh), never pulled
+        # first; an overridden one follows the runner's pull policy (engine spec §2.8).
+        policies = pull_policies([], cfg.pull_policy, [], helper_image) if cfg.helper_image \
+            else ["if-not-present"]
+        try:
+            obtain(self._daemon, helper_image, policies, self._trace,
+                   self._auth_for(helper_image) if cfg.helper_image else None)
+        except BuildError as exc:
+            if cfg.helper_image:
+                raise
+            raise BuildError(f"{exc}; build it with scripts/build-helper-image.sh or set "
+                             "runners.docker.helper_image", failure_reason=exc.failure_reason) from None
+        self._helper_data = helper_image
+        return helper_image
+
+    def _create_helper(self) -> str:
+        """The helper container, created on first need (prepare, or the first stage needing it)."""
+        if self.helper_container is None:
+            assert self._resources is not None
+            image = self._obtain_helper()
+            self.helper_container = self._create(self._resources, f"{self._resources.prefix}-helper",
+                                                 L.HELPER, {"Image": image, **self._helper_config})
+        return self.helper_container
+
     @staticmethod
     def _attach_settings() -> dict[str, Any]:
         return {"OpenStdin": True, "StdinOnce": True, "AttachStdin": True, "AttachStdout": True,
@@ -231,7 +319,8 @@ class DockerExecutor:
 
     def _create(self, res: JobResources, name: str, kind: str, config: dict[str, Any]) -> str:
         config = {**config, "Labels": {**res.labels(kind), **config.get("Labels", {})}}
-        container = res.daemon.create_container(name, config)
+        with res.creating():
+            container = res.daemon.create_container(name, config)
         res.containers.append(container)
         return container
 
@@ -274,8 +363,9 @@ class DockerExecutor:
                  builds_dir: str) -> list[str]:
         specs = [parse_volume(v, i) for i, v in enumerate(cfg.volumes)]
         daemon = res.daemon
-        builds_volume = daemon.create_volume(f"{res.prefix}-builds", res.labels(L.BUILDS_VOLUME),
-                                             cfg.volume_driver, cfg.volume_driver_ops)
+        with res.creating():
+            builds_volume = daemon.create_volume(f"{res.prefix}-builds", res.labels(L.BUILDS_VOLUME),
+                                                 cfg.volume_driver, cfg.volume_driver_ops)
         res.volumes.append(builds_volume)
         binds: list[str] = []
         if not any(s.destination == builds_dir.rstrip("/") for s in specs):
@@ -284,9 +374,10 @@ class DockerExecutor:
             if not spec.is_cache:
                 binds.append(bind(spec.source, spec.destination, spec.mode))
             elif cfg.disable_cache:
-                name = daemon.create_volume(f"{res.prefix}-cache-{len(res.volumes)}",
-                                            res.labels(L.JOB_VOLUME),
-                                            cfg.volume_driver, cfg.volume_driver_ops)
+                with res.creating():
+                    name = daemon.create_volume(f"{res.prefix}-cache-{len(res.volumes)}",
+                                                res.labels(L.JOB_VOLUME),
+                                                cfg.volume_driver, cfg.volume_driver_ops)
                 res.volumes.append(name)
                 binds.append(bind(name, spec.destination))
             elif cfg.cache_dir:
@@ -294,13 +385,12 @@ class DockerExecutor:
                                   spec.destination))
             else:
                 name = cache_volume_name(short, project_id, spec.destination)
-                if daemon.volume(name) is None:
-                    with contextlib.suppress(DockerDaemonError):  # another job may have made it
-                        daemon.create_volume(name, {L.MANAGED: "true", L.TYPE: L.CACHE,
-                                                    L.DESTINATION: spec.destination,
-                                                    L.PROJECT_ID: str(project_id),
-                                                    L.RUNNER_TOKEN: short},
-                                             cfg.volume_driver, cfg.volume_driver_ops)
+                # Creating an existing named volume returns it unchanged: no inspect needed first.
+                with contextlib.suppress(DockerDaemonError):  # another job may be making it
+                    daemon.create_volume(name, {L.MANAGED: "true", L.TYPE: L.CACHE,
+                                                L.DESTINATION: spec.destination,
+                                                L.PROJECT_ID: str(project_id), L.RUNNER_TOKEN: short},
+                                         cfg.volume_driver, cfg.volume_driver_ops)
                 binds.append(bind(name, spec.destination))
         return binds
 
@@ -316,8 +406,9 @@ class DockerExecutor:
             return mode, False
         if not ctx.feature_flags.get("FF_NETWORK_PER_BUILD", False):
             return "", True
-        network = res.daemon.create_network(f"{res.prefix}-network", res.labels(L.NETWORK),
-                                            ipv6=cfg.enable_ipv6, mtu=cfg.network_mtu)
+        with res.creating():
+            network = res.daemon.create_network(f"{res.prefix}-network", res.labels(L.NETWORK),
+                                                ipv6=cfg.enable_ipv6, mtu=cfg.network_mtu)
         res.networks.append(network)
         return f"{res.prefix}-network", False
 
@@ -331,7 +422,7 @@ class DockerExecutor:
         for index, spec in enumerate(specs):
             self._trace.println(f"Starting service {spec.name} ...")
             policies = pull_policies([], cfg.pull_policy, cfg.allowed_pull_policies, spec.name)
-            data = obtain(daemon, spec.name, policies, self._trace)
+            data = obtain(daemon, spec.name, policies, self._trace, self._auth_for(spec.name))
             allowed_priv = not cfg.allowed_privileged_services or any(
                 _glob(p, spec.name) for p in cfg.allowed_privileged_services)
             name = f"{res.prefix}-svc-{index}"
@@ -355,7 +446,8 @@ class DockerExecutor:
             try:
                 daemon.start(container)
             except DockerDaemonError as exc:
-                raise BuildError(f'service "{spec.name}": {exc}',
+                explained = gpu_explanation("service_gpus", cfg.service_gpus, str(exc))
+                raise BuildError(explained or f'service "{spec.name}": {exc}',
                                  failure_reason=FailureReason.RUNNER_SYSTEM_FAILURE) from None
             started.append(StartedService(spec, container, name, exposed_ports(data.data, spec.ports)))
         return started
@@ -366,18 +458,31 @@ class DockerExecutor:
             cancel_event: threading.Event) -> StageResult:
         if self._trace is None or self._daemon is None:
             raise RuntimeError("DockerExecutor.run called before prepare")
+        daemon = self._daemon
+        stdout, stderr = self._trace.stream(STREAM_WORK, STDOUT), self._trace.stream(STREAM_WORK, STDERR)
         helper = is_helper_stage(stage_name)
-        container = self.helper_container if helper else self.build_container
+        # A light job's helper stages ride along in the build container's session; the helper
+        # container is still made should a stage turn out to call runnerfleet (cache/artifacts).
+        if helper and not (self._light and f"{REMOTE_RUNNER_COMMAND} " not in script):
+            try:
+                container: str | None = self._create_helper()
+            except (BuildError, DockerDaemonError) as exc:
+                return StageResult(None, BuildError(str(exc),
+                                                    failure_reason=FailureReason.RUNNER_SYSTEM_FAILURE))
+        else:
+            helper, container = False, self.build_container
         if container is None:
             return StageResult(None, BuildError("the job's containers were not created",
                                                 failure_reason=FailureReason.RUNNER_SYSTEM_FAILURE))
-        daemon = self._daemon
-        stdout, stderr = self._trace.stream(STREAM_WORK, STDOUT), self._trace.stream(STREAM_WORK, STDERR)
         if helper:
             outcome = self._start_helper(daemon, container) or run_exec(
                 daemon, container, detect_shell_command(self._shell), script.encode(),
                 stdout=stdout, stderr=stderr, timeout=timeout, cancel_event=cancel_event,
                 stop=lambda exec_id: self._stop_exec(daemon, container, exec_id))
+        elif self._session is not None:
+            outcome = self._session.run(
+                script, stdout=stdout, stderr=stderr, timeout=timeout, cancel_event=cancel_event,
+                stop=lambda ended: self._stop_session(daemon, container, ended))
         else:
             outcome = run_attached(
                 daemon, container, script.encode(), stdout=stdout, stderr=stderr,
@@ -385,7 +490,8 @@ class DockerExecutor:
         if outcome.error:
             reason = FailureReason.RUNNER_SYSTEM_FAILURE
             message = outcome.error
-            explained = privileged_explanation(message) if self._cfg.privileged else None
+            explained = (privileged_explanation(message) if self._cfg.privileged else None) \
+                or gpu_explanation("gpus", self._cfg.gpus, message)
             if explained:
                 message, reason = explained, FailureReason.RUNNER_CONFIGURATION_ERROR
             elif "No such container" in message or "not found" in message.lower():
@@ -435,13 +541,30 @@ class DockerExecutor:
                     return
                 time.sleep(0.1)
 
+    def _stop_session(self, daemon: Daemon, container: str, ended: threading.Event) -> None:
+        """§5.10 in a session: SIGTERM, then SIGKILL, to every process but PID 1 (the session shell,
+        which then ends the stage); `docker stop` when the stage still has not ended."""
+        timeouts = self.kill_timeouts
+        for script, wait in ((_TERM_ALL, timeouts.graceful), (_KILL_ALL, timeouts.force)):
+            with contextlib.suppress(DockerDaemonError):
+                daemon.exec_detached(container, ["sh", "-c", script])
+            if ended.wait(wait):
+                return
+        with contextlib.suppress(DockerDaemonError):
+            daemon.stop(container, 0)
+        if not self._wait_stopped(daemon, container, 5):
+            with contextlib.suppress(DockerDaemonError):
+                daemon.kill(container)
+
     def _stop(self, daemon: Daemon, container: str) -> None:
         """§5.10: SIGTERM every process but PID 1, wait; `docker stop` (SIGTERM, then SIGKILL); wait."""
         timeouts = self.kill_timeouts
-        with contextlib.suppress(DockerDaemonError):
-            daemon.exec_detached(container, ["sh", "-c", _TERM_ALL])
-        if self._wait_stopped(daemon, container, timeouts.graceful):
-            return
+        # With a shared PID namespace (pid_mode) `kill -1` would reach processes outside the job.
+        if not self._cfg.pid_mode:
+            with contextlib.suppress(DockerDaemonError):
+                daemon.exec_detached(container, ["sh", "-c", _TERM_ALL])
+            if self._wait_stopped(daemon, container, timeouts.graceful):
+                return
         with contextlib.suppress(DockerDaemonError):
             daemon.stop(container, timeouts.force)
         if self._wait_stopped(daemon, container, timeouts.force + 5):
@@ -471,11 +594,13 @@ class DockerExecutor:
         pass
 
     def cleanup(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
         res, self._resources = self._resources, None
         if res is not None:
-            for problem in res.remove_all():
-                if self._trace is not None:
-                    self._trace.warning(f"Cleanup: {problem}")
+            # Removal runs after the job's final status (see DockerExecutorProvider.remove_later).
+            self._provider.remove_later(res)
         self.build_container = self.helper_container = None
         self._helper_started = False
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from runnerfleet.executors.docker.auth import RegistryAuth, registry_host
 from runnerfleet.executors.docker.daemon import Daemon, DockerDaemonError
 from runnerfleet.executors.errors import BuildError, FailureReason
 from runnerfleet.trace import TraceBuffer
@@ -118,8 +119,11 @@ class PulledImage:
 
 
 def obtain(daemon: Daemon, name: str, policies: Sequence[str], trace: TraceBuffer,
-           auth: dict[str, str] | None = None) -> PulledImage:
-    """Have `name` on the daemon per `policies`; raises BuildError(image_pull_failure) naming both."""
+           auth: RegistryAuth | None = None) -> PulledImage:
+    """Have `name` on the daemon per `policies`; raises BuildError(image_pull_failure) naming both.
+
+    `auth`: the registry credentials for `name` (gitlab-runner names their source before pulling).
+    """
     errors: list[str] = []
     for policy in policies:
         if policy in ("if-not-present", "never"):
@@ -131,11 +135,14 @@ def obtain(daemon: Daemon, name: str, policies: Sequence[str], trace: TraceBuffe
                 errors.append(f'image "{name}" is not present on the docker daemon and the pull policy '
                               'is "never"')
                 continue
+        if auth is not None:
+            trace.println(f"Authenticating with credentials from {auth.source}")
         trace.println(f"Pulling docker image {name} ...")
         try:
-            daemon.pull(name, auth)
+            daemon.pull(name, auth.for_daemon() if auth is not None else None)
         except DockerDaemonError as exc:
-            errors.append(str(exc))
+            credentials = f"credentials from {auth.source}" if auth is not None else "no credentials"
+            errors.append(f"{exc} (registry {registry_host(name)}, {credentials})")
             if len(policies) > 1:
                 trace.warning(f"Failed to pull image with policy \"{policy}\": {exc}")
             continue

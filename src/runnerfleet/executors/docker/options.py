@@ -112,6 +112,61 @@ def _common(cfg: DockerConfig) -> dict[str, Any]:
     return host
 
 
+def device_requests(key: str, value: str) -> list[dict[str, Any]] | None:
+    """`gpus`/`service_gpus` as Engine API DeviceRequests, parsed as `docker run --gpus` does.
+
+    `all` or a number, or CSV fields `count=N|all`, `device=ID[,ID]`, `driver=NAME`,
+    `capabilities=CAP[,CAP]` (default capability: gpu).
+    """
+    if not value:
+        return None
+    request: dict[str, Any] = {"Driver": "", "Count": 0, "DeviceIDs": None, "Capabilities": None,
+                               "Options": {}}
+    fields = _csv_fields(value)
+    for field in fields:
+        name, sep, arg = field.partition("=")
+        if not sep:
+            name, arg = "count", field
+        name = name.strip().lower()
+        if name == "count":
+            if arg == "all":
+                request["Count"] = -1
+            elif arg.isdigit():
+                request["Count"] = int(arg)
+            else:
+                raise config_error(key, f'"{value}": count must be "all" or a number, got {arg!r}')
+        elif name == "device":
+            request["DeviceIDs"] = [d for d in arg.split(",") if d]
+        elif name == "driver":
+            request["Driver"] = arg
+        elif name == "capabilities":
+            request["Capabilities"] = [[c for c in arg.split(",") if c]]
+        else:
+            raise config_error(key, f'"{value}": unexpected field {name!r} (use all, a count, count=, '
+                               "device=, driver= or capabilities=)")
+    if request["Count"] and request["DeviceIDs"]:
+        raise config_error(key, f'"{value}": use either a count or device IDs, not both')
+    if request["Capabilities"] is None:
+        request["Capabilities"] = [["gpu"]]
+    return [request]
+
+
+def _csv_fields(value: str) -> list[str]:
+    """Comma-separated fields where a quoted field may hold commas (`"device=0,1"`)."""
+    import csv
+
+    return [f for f in next(csv.reader([value])) if f]
+
+
+def gpu_explanation(key: str, value: str, daemon_message: str) -> str | None:
+    """A clear line when the daemon cannot give a container the GPUs that `key` asks for."""
+    if value and "could not select device driver" in daemon_message:
+        return (f'{KEY}.{key} = "{value}": this docker daemon has no GPU device driver (install the '
+                f"NVIDIA container toolkit on the daemon's host, or remove {KEY}.{key}). "
+                f"Daemon said: {daemon_message}")
+    return None
+
+
 def build_host_config(cfg: DockerConfig, mounts: Mounts, *, network_mode: str, links: Sequence[str],
                       helper: bool) -> dict[str, Any]:
     """HostConfig of the build container (and, without pid_mode/tmpfs, of the helper container)."""
@@ -137,6 +192,7 @@ def build_host_config(cfg: DockerConfig, mounts: Mounts, *, network_mode: str, l
         "Links": list(links) or None,
     })
     if not helper:
+        host["DeviceRequests"] = device_requests("gpus", cfg.gpus)
         host["PidMode"] = cfg.pid_mode or None
         host["Tmpfs"] = dict(mounts.tmpfs or cfg.tmpfs) or None
     return {k: v for k, v in host.items() if v is not None}
@@ -166,6 +222,7 @@ def service_host_config(cfg: DockerConfig, mounts: Mounts, *, network_mode: str,
         "Devices": _devices("services_devices", devices) or None,
         "Tmpfs": dict(cfg.services_tmpfs) or None,
         "NetworkMode": network_mode or None,
+        "DeviceRequests": device_requests("service_gpus", cfg.service_gpus),
     })
     return {k: v for k, v in host.items() if v is not None}
 

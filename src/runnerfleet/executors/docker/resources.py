@@ -6,9 +6,10 @@ them by label even when creation was interrupted half-way. Per-project cache vol
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from runnerfleet.executors.docker import labels as L
@@ -30,6 +31,17 @@ class JobResources:
     containers: list[str] = field(default_factory=list)
     networks: list[str] = field(default_factory=list)
     volumes: list[str] = field(default_factory=list)
+    # A create call that failed may still have made its object (a timeout after the daemon
+    # acted): only then must removal look the job's objects up by label.
+    unsure: bool = False
+
+    @contextlib.contextmanager
+    def creating(self) -> Iterator[None]:
+        try:
+            yield
+        except BaseException:
+            self.unsure = True
+            raise
 
     @property
     def prefix(self) -> str:
@@ -44,7 +56,9 @@ class JobResources:
         problems: list[str] = []
         selector = {L.JOB_UID: self.uid}
         try:
-            ids = {c["Id"] for c in self.daemon.containers(selector)} | set(self.containers)
+            ids = set(self.containers)
+            if self.unsure:
+                ids |= {c["Id"] for c in self.daemon.containers(selector)}
         except DockerDaemonError as exc:
             problems.append(str(exc))
             ids = set(self.containers)
@@ -54,7 +68,9 @@ class JobResources:
             except DockerDaemonError as exc:
                 problems.append(str(exc))
         try:
-            networks = {n["Id"] for n in self.daemon.networks(selector)} | set(self.networks)
+            networks = set(self.networks)
+            if self.unsure:
+                networks |= {n["Id"] for n in self.daemon.networks(selector)}
         except DockerDaemonError as exc:
             problems.append(str(exc))
             networks = set(self.networks)
@@ -64,8 +80,10 @@ class JobResources:
             except DockerDaemonError as exc:
                 problems.append(str(exc))
         try:
-            volumes = {v["Name"] for v in self.daemon.volumes(selector)
-                       if (v.get("Labels") or {}).get(L.TYPE) != L.CACHE} | set(self.volumes)
+            volumes = set(self.volumes)
+            if self.unsure:
+                volumes |= {v["Name"] for v in self.daemon.volumes(selector)
+                            if (v.get("Labels") or {}).get(L.TYPE) != L.CACHE}
         except DockerDaemonError as exc:
             problems.append(str(exc))
             volumes = set(self.volumes)
