@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -31,8 +30,8 @@ def add_parser(subparsers: Any) -> None:
                         help="run the working tree including uncommitted changes")
     parser.add_argument("--docker-image", default=None,
                         help="default image for jobs without `image:` (docker executor)")
-    parser.add_argument("--concurrent", type=int, default=os.cpu_count() or 1,
-                        help="jobs run at once (default: number of CPUs)")
+    parser.add_argument("--concurrent", type=int, default=None,
+                        help="jobs run at once (default: as many as the DAG allows)")
     parser.set_defaults(handler=run)
 
 
@@ -57,8 +56,9 @@ def run(ns: argparse.Namespace) -> int:
 
     options = ExecOptions(cwd=Path.cwd(), jobs=list(ns.jobs), executor=ns.executor,
                           variables=_variables(ns.variable), uncommitted=ns.uncommitted,
-                          concurrent=max(1, ns.concurrent), image=ns.docker_image,
-                          colour=sys.stdout.isatty(), skip_delays=ns.skip_delays)
+                          concurrent=None if ns.concurrent is None else max(1, ns.concurrent),
+                          image=ns.docker_image, colour=sys.stdout.isatty(),
+                          skip_delays=ns.skip_delays)
     if ns.list:
         return list_jobs(options, sys.stdout)
     return run_exec(options, sys.stdout)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import os
 import re
 import tempfile
 import threading
@@ -37,7 +36,8 @@ class ExecOptions:
     executor: str = "shell"
     variables: dict[str, str] = field(default_factory=dict)
     uncommitted: bool = False
-    concurrent: int = field(default_factory=lambda: os.cpu_count() or 1)
+    # Jobs run at once; None: as many as the DAG allows (GitLab with enough runners).
+    concurrent: int | None = None
     image: str | None = None
     colour: bool = False
     # `when: delayed` jobs start at once instead of `start_in` after they could run.
@@ -104,7 +104,7 @@ def run_exec(options: ExecOptions, out: TextIO) -> int:
             finished = threading.Event()
             app.jobs.jobs.finish_listeners.append(lambda _job: finished.set())
             warm.join()
-            workers = Workers(runner, state, options.concurrent)
+            workers = Workers(runner, state, options.concurrent or len(jobs))
             workers.start()
             printer = LogPrinter(out, [c.job.name for c in jobs], colour=options.colour)
             final = _follow(app, pipeline.id, printer, set(options.jobs), options.skip_delays,
