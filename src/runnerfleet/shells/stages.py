@@ -50,10 +50,9 @@ def job_variables(build: BuildInfo) -> JobVariables:
     variables = build.expanded()
     if build.job_status == "running":
         return variables
+    # after_script sees the outcome of the user steps (a copy: the expanded list is shared).
     variables = JobVariables(variables)
-    if build.job_status != "running":
-        # after_script sees the outcome of the user steps.
-        variables.append(Variable("CI_JOB_STATUS", build.job_status, public=True))
+    variables.append(Variable("CI_JOB_STATUS", build.job_status, public=True))
     return variables
 
 
