@@ -6,17 +6,24 @@ import re
 
 # fullmatch: `$` would also match before a trailing newline, leaving it unquoted.
 _SAFE = re.compile(r"[A-Za-z0-9_\-./:=@%+,]+")
-_ANSI_C = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
-# One C-level pass per value (this runs for every exported variable of every stage script).
-_ANSI_C_TABLE = {code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F]}
-_ANSI_C_TABLE.update({ord(ch): escaped for ch, escaped in _ANSI_C.items()})
+# Other control bytes as \xHH (\n, \t, \r have their own escapes).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _hex_escape(match: re.Match[str]) -> str:
+    return f"\\x{ord(match.group()):02x}"
 
 
 def bash_quote(value: str) -> str:
     """`value` as one bash word: unquoted when harmless, else ANSI-C quoted (control bytes as \\xHH)."""
     if _SAFE.fullmatch(value):
         return value
-    return "$'" + value.translate(_ANSI_C_TABLE) + "'"
+    # C-level replaces: this quotes every exported variable and each whole stage body.
+    out = (value.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n")
+           .replace("\t", "\\t").replace("\r", "\\r"))
+    if _CONTROL.search(out):
+        out = _CONTROL.sub(_hex_escape, out)
+    return "$'" + out + "'"
 
 
 def posix_quote(value: str) -> str:
