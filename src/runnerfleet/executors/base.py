@@ -50,6 +50,10 @@ class BuildContext:
     payload: JobPayload | None = None
     concurrent_id: int = 0
     concurrent_project_id: int = 0
+    # The job's cancel signal and the seconds `prepare` may take (prepare_timeout or what is left
+    # of the job timeout), so that long waits in `prepare` (a service health check) end early.
+    cancel_event: threading.Event | None = None
+    prepare_timeout: float | None = None
 
     @property
     def image(self) -> str:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import pytest
 
 from runnerfleet.config import DockerServiceConfig
-from runnerfleet.executors.docker import DockerExecutorProvider
-from tests.integration.build.helpers import World
+from runnerfleet.executors.base import BuildContext
+from runnerfleet.executors.docker import DockerExecutor, DockerExecutorProvider
+from runnerfleet.executors.errors import BuildError, FailureReason
+from runnerfleet.job import JobPayload
+from runnerfleet.trace import TraceBuffer
+from tests.integration.build.helpers import World, payload
 from tests.integration.docker.helpers import (
     NO_GIT,
     NOTHING_LEFT,
@@ -14,6 +21,7 @@ from tests.integration.docker.helpers import (
     docker_runner,
     job_resources,
     run_docker_job,
+    wait_until,
 )
 
 pytestmark = pytest.mark.integration
@@ -73,3 +81,57 @@ def test_services_limit_refuses_a_job_with_too_many_services(
                                  services=[{"name": image, "alias": "a"}, {"name": image, "alias": "b"}])
     assert result.state == "failed" and result.failure_reason == "runner_configuration_error"
     assert "runners.docker.services_limit: the job needs 2 services, the limit is 1" in log
+
+
+def _prepare_with_a_mute_service(world: World, provider: DockerExecutorProvider, **context: Any) -> tuple[
+        DockerExecutor, TraceBuffer, threading.Thread, list[BaseException]]:
+    """Start `prepare` of a job whose one service never listens (health wait 120 s) in a thread."""
+    body = payload(world, ["true"], variables=NO_GIT + PER_BUILD,
+                   services=[{"name": build_test_image("webserver"), "alias": "mute",
+                              "command": ["sh", "-c", "sleep 300"]}])
+    trace = TraceBuffer(timestamps=False)
+    executor = provider.create()
+    assert isinstance(executor, DockerExecutor)
+    ctx = BuildContext(runner=docker_runner(world, wait_for_services_timeout=120), trace=trace, job_id=4242,
+                       working_directory=world.workdir, feature_flags={"FF_NETWORK_PER_BUILD": True},
+                       payload=JobPayload.from_json(body), **context)
+    raised: list[BaseException] = []
+
+    def prepare() -> None:
+        try:
+            executor.prepare(ctx)
+        except BaseException as exc:  # the outcome under test
+            raised.append(exc)
+
+    thread = threading.Thread(target=prepare)
+    thread.start()
+    return executor, trace, thread, raised
+
+
+def test_a_cancel_during_the_service_health_wait_ends_prepare_and_leaves_nothing(
+        world: World, provider: DockerExecutorProvider) -> None:
+    cancel = threading.Event()
+    executor, trace, thread, raised = _prepare_with_a_mute_service(world, provider, cancel_event=cancel)
+    waiting = b"Waiting for services to be up and running"
+    wait_until("the health wait", lambda: waiting in trace.bytes_since(0))
+    cancel.set()
+    thread.join()
+    executor.cleanup()
+    assert len(raised) == 1 and isinstance(raised[0], BuildError)
+    assert (str(raised[0]), raised[0].failure_reason) == ("canceled while waiting for services",
+                                                          FailureReason.JOB_CANCELED)
+    assert b"probably didn't start properly" not in trace.bytes_since(0)  # the 120 s wait did not end
+    assert job_resources(4242) == NOTHING_LEFT
+
+
+def test_the_jobs_time_running_out_during_the_service_health_wait_ends_prepare_and_leaves_nothing(
+        world: World, provider: DockerExecutorProvider) -> None:
+    executor, trace, thread, raised = _prepare_with_a_mute_service(world, provider, prepare_timeout=5.0)
+    thread.join()
+    executor.cleanup()
+    assert len(raised) == 1 and isinstance(raised[0], BuildError)
+    assert raised[0].failure_reason == FailureReason.JOB_EXECUTION_TIMEOUT
+    assert "while waiting for services" in str(raised[0])
+    assert b"Waiting for services to be up and running (timeout 120 seconds)" in trace.bytes_since(0)
+    assert b"probably didn't start properly" not in trace.bytes_since(0)
+    assert job_resources(4242) == NOTHING_LEFT

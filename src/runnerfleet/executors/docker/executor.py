@@ -155,6 +155,7 @@ class DockerExecutor:
     # -- prepare ------------------------------------------------------------------------------
 
     def prepare(self, ctx: BuildContext) -> ExecutorEnvironment:
+        deadline = None if ctx.prepare_timeout is None else time.monotonic() + ctx.prepare_timeout
         runner = ctx.runner
         trace = self._trace = ctx.trace
         payload = ctx.payload
@@ -224,7 +225,8 @@ class DockerExecutor:
         if services and wait_timeout >= 0 and any(s.ports for s in services):
             helper_image = self._obtain_helper()
             wait_for_services(daemon, services, helper_image=helper_image, network=network,
-                              timeout=wait_timeout, trace=trace,
+                              timeout=wait_timeout, trace=trace, cancel_event=ctx.cancel_event,
+                              deadline=deadline,
                               make_container=lambda svc, config: self._create(
                                   res, f"{svc.name}-wait", L.WAIT, {
                                       **config, "HostConfig": {"NetworkMode": network or "default"}}))

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from runnerfleet.config import DockerConfig
 from runnerfleet.executors.docker.daemon import Daemon, DockerDaemonError
+from runnerfleet.executors.errors import BuildError, FailureReason
 from runnerfleet.job import JobPayload
 from runnerfleet.trace import TraceBuffer
 
 _ALIAS_CHARS = re.compile(r"[^a-zA-Z0-9_.-]")
+_WAIT_POLL = 0.1  # how often the health wait looks at the job's cancel signal and deadline
 
 
 @dataclass(frozen=True)
@@ -119,8 +122,14 @@ def wait_for_services(
     timeout: int,
     trace: TraceBuffer,
     make_container: Callable[[StartedService, dict[str, Any]], str],
+    cancel_event: threading.Event | None = None,
+    deadline: float | None = None,
 ) -> None:
-    """Probe every service with exposed ports in parallel; print a warning for each that failed."""
+    """Probe every service with exposed ports in parallel; print a warning for each that failed.
+
+    Raises BuildError as soon as `cancel_event` is set (job canceled) or the monotonic `deadline`
+    passes (prepare or job timeout): the probe containers are the job's and go with its cleanup.
+    """
     if timeout < 0:
         return
     threads = []
@@ -130,9 +139,21 @@ def wait_for_services(
         thread = threading.Thread(target=_wait_one, daemon=True, args=(
             daemon, service, helper_image, network, timeout, trace, make_container))
         threads.append(thread)
-        thread.start()
+    if not threads:
+        return
+    trace.println(f"Waiting for services to be up and running (timeout {timeout} seconds)...")
     for thread in threads:
-        thread.join(timeout + 60)
+        thread.start()
+    give_up = time.monotonic() + timeout + 60
+    for thread in threads:
+        while thread.is_alive() and time.monotonic() < give_up:
+            if cancel_event is not None and cancel_event.is_set():
+                raise BuildError("canceled while waiting for services",
+                                 failure_reason=FailureReason.JOB_CANCELED)
+            if deadline is not None and time.monotonic() >= deadline:
+                raise BuildError("prepare timeout: the job's time ran out while waiting for services",
+                                 failure_reason=FailureReason.JOB_EXECUTION_TIMEOUT)
+            thread.join(_WAIT_POLL)
 
 
 def _wait_one(daemon: Daemon, service: StartedService, helper_image: str, network: str, timeout: int,
