@@ -106,7 +106,7 @@ def _variables(runner: RunnerConfig, payload: JobPayload | None) -> JobVariables
     return variables.expanded()
 
 
-def _helper_work(runner: RunnerConfig, payload: JobPayload | None, variables: JobVariables) -> bool:
+def needs_helper(runner: RunnerConfig, payload: JobPayload | None, variables: JobVariables) -> bool:
     """Whether a helper stage of the job has real work (git, cache, artifacts, file variables, hooks).
 
     Without any, the helper stages only print and make/remove the project's directories, which
@@ -191,7 +191,7 @@ class DockerExecutor:
         self._helper_image = expand(cfg.helper_image) if cfg.helper_image else self._provider.helper_image
         # A job whose helper stages have no real work (no git, cache, artifacts, file variables,
         # hooks) needs no helper container: those stages run in the build container's session.
-        light = not _helper_work(runner, payload, variables)
+        light = not needs_helper(runner, payload, variables)
         if not light:
             self._obtain_helper()
         self._auth_source = (variables.get("DOCKER_AUTH_CONFIG"),
