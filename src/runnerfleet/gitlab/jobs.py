@@ -205,6 +205,14 @@ def _request_id(response: httpx.Response) -> str:
     return str(response.headers.get("x-request-id", ""))
 
 
+def _log_answer(what: str, extra: Mapping[str, Any],
+                outcomes: tuple[tuple[bool, int, str], ...], otherwise: tuple[int, str]) -> None:
+    """gitlab-runner's "<what> <outcome>" line: the first outcome whose condition holds, with
+    its level, else `otherwise`."""
+    level, text = next(((lvl, txt) for hit, lvl, txt in outcomes if hit), otherwise)
+    log.log(level, "%s %s", what, text, extra=extra)
+
+
 # -- POST /jobs/request ------------------------------------------------------------------------
 
 
@@ -250,16 +258,12 @@ def request_job(
             extra=fields(runner=runner, job=job_id, correlation_id=_request_id(response)),
         )
         return JobRequest(payload, next_update, status, healthy=True, retried=retried)
-    if status == 204:
-        log.debug("Checking for jobs... no content", extra=extra)
-    elif status == 403:
-        log.error("Checking for jobs... forbidden", extra=extra)
-        return JobRequest(None, next_update, status, healthy=False, retried=retried)
-    elif status == 503:
-        log.warning("Checking for jobs... GitLab instance currently unavailable", extra=extra)
-    else:
-        log.warning("Checking for jobs... failed", extra=extra)
-    return JobRequest(None, next_update, status, healthy=True, retried=retried)
+    _log_answer("Checking for jobs...", extra, (
+        (status == 204, logging.DEBUG, "no content"),
+        (status == 403, logging.ERROR, "forbidden"),
+        (status == 503, logging.WARNING, "GitLab instance currently unavailable"),
+    ), (logging.WARNING, "failed"))
+    return JobRequest(None, next_update, status, healthy=status != 403, retried=retried)
 
 
 # -- PUT /jobs/:id -----------------------------------------------------------------------------
@@ -345,17 +349,12 @@ def update_job(
         job=job_id, code=result.status, job_status=result.job_status,
         update_interval=result.update_interval, correlation_id=_request_id(response),
     )
-    what = "Submitting job to coordinator..."
-    if result.abort:
-        log.warning("%s job failed or not found", what, extra=extra)
-    elif result.accepted:
-        log.info("%s ok", what, extra=extra)
-    elif result.trace_reset:
-        log.info("%s trace validation failed", what, extra=extra)
-    elif result.retry:
-        log.info("%s accepted, but not yet completed", what, extra=extra)
-    else:
-        log.warning("%s failed", what, extra=extra)
+    _log_answer("Submitting job to coordinator...", extra, (
+        (result.abort, logging.WARNING, "job failed or not found"),
+        (result.accepted, logging.INFO, "ok"),
+        (result.trace_reset, logging.INFO, "trace validation failed"),
+        (result.retry, logging.INFO, "accepted, but not yet completed"),
+    ), (logging.WARNING, "failed"))
     return result
 
 
@@ -431,15 +430,10 @@ def patch_trace(
         job_status=result.job_status, code=result.status,
         update_interval=result.update_interval, correlation_id=_request_id(response),
     )
-    what = "Appending trace to coordinator..."
-    if result.abort:
-        log.warning("%s job failed", what, extra=extra)
-    elif result.ok:
-        log.debug("%s ok", what, extra=extra)
-    elif result.not_found:
-        log.warning("%s not-found", what, extra=extra)
-    elif result.range_mismatch:
-        log.warning("%s range mismatch", what, extra=extra)
-    else:
-        log.warning("%s failed", what, extra=extra)
+    _log_answer("Appending trace to coordinator...", extra, (
+        (result.abort, logging.WARNING, "job failed"),
+        (result.ok, logging.DEBUG, "ok"),
+        (result.not_found, logging.WARNING, "not-found"),
+        (result.range_mismatch, logging.WARNING, "range mismatch"),
+    ), (logging.WARNING, "failed"))
     return result

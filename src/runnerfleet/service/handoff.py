@@ -19,7 +19,11 @@ class Handoff(Generic[T]):
     """Items go only to workers that are waiting in `take`; nothing is ever buffered for later."""
 
     def __init__(self) -> None:
-        self._cond = threading.Condition()
+        # One lock, two wait queues: waking only the side that can act (one worker per item,
+        # the feeder when a worker arrives) instead of every idle thread on each change.
+        lock = threading.Lock()
+        self._cond = threading.Condition(lock)  # feeders wait here
+        self._takers = threading.Condition(lock)  # idle workers wait here
         self._waiting = 0  # workers blocked in take()
         self._pending: deque[T] = deque()  # each item here already belongs to one waiting worker
         self._retire = 0
@@ -40,12 +44,13 @@ class Handoff(Generic[T]):
                 ok = self._cond.wait_for(lambda: self._closed or self._free_takers() > 0, timeout)
             finally:
                 self._putters -= 1
-                # A worker that left a deferred item for this put may take it now.
-                self._cond.notify_all()
+                if self._deferred:
+                    # A worker that left a deferred item for this put may take it now.
+                    self._takers.notify()
             if self._closed or not ok:
                 return False
             self._pending.append(item)
-            self._cond.notify_all()
+            self._takers.notify()
             return True
 
     def offer(self, item: T) -> bool:
@@ -54,7 +59,7 @@ class Handoff(Generic[T]):
             if self._closed or self._free_takers() <= 0:
                 return False
             self._pending.append(item)
-            self._cond.notify_all()
+            self._takers.notify()
             return True
 
     def requeue(self, item: T) -> bool:
@@ -71,7 +76,7 @@ class Handoff(Generic[T]):
                 return False
             if self._free_takers() > 0:
                 self._pending.append(item)
-                self._cond.notify_all()
+                self._takers.notify()
                 return True
             if item not in self._deferred:
                 self._deferred.append(item)
@@ -86,7 +91,7 @@ class Handoff(Generic[T]):
         """Wait for an item; None means this worker must stop (retired or the hand-off closed)."""
         with self._cond:
             self._waiting += 1
-            self._cond.notify_all()
+            self._cond.notify()  # a feeder blocked in put() may hand its item over now
             try:
                 while True:
                     if self._pending:
@@ -98,7 +103,7 @@ class Handoff(Generic[T]):
                         return None
                     if self._deferred and self._putters == 0:
                         return self._deferred.popleft()
-                    self._cond.wait()
+                    self._takers.wait()
             finally:
                 self._waiting -= 1
 
@@ -106,7 +111,7 @@ class Handoff(Generic[T]):
         """Make `count` workers leave the next time they are idle (a shrinking pool)."""
         with self._cond:
             self._retire += count
-            self._cond.notify_all()
+            self._takers.notify(count)
 
     def close(self) -> None:
         """No more items: blocked `put`s return False and idle workers leave."""
@@ -114,6 +119,7 @@ class Handoff(Generic[T]):
             self._closed = True
             self._deferred.clear()
             self._cond.notify_all()
+            self._takers.notify_all()
 
     @property
     def putters(self) -> int:

@@ -1,11 +1,13 @@
-"""One received job, end to end: journal, log buffer, `PUT running`, streamer, Build, final state.
+"""One received job, end to end: `PUT running`, log buffer, journal, streamer, Build, final state.
 
 Used by `run` workers and by `run-single`. The order follows gitlab-runner's requestJob and
-processBuildOnRunner: the job's log and its journal record exist before anything can fail; GitLab
-is told `running` (an abort answer drops the job, `canceling` fails it as canceled at once);
-the job joins the processing list (concurrency ids); the Build runs while the TraceStreamer sends
-its log; `finish()` sends the tail of the log and the final state. The journal record is removed
-only once GitLab took that final state; otherwise it stays for the next start to report.
+processBuildOnRunner: a job using options this runner does not support fails at once; GitLab is
+told `running` (an abort answer drops the job, `canceling` fails it as canceled at once); the
+job's log and its journal record exist, synced, before any stage runs (see `execute` for why the
+update may go first); the job joins the processing list (concurrency ids); the Build runs while
+the TraceStreamer sends its log; `finish()` sends the tail of the log and the final state. The
+journal record is removed only once GitLab took that final state; otherwise it stays for the
+next start to report.
 """
 
 from __future__ import annotations
@@ -24,11 +26,13 @@ from typing import Any, Protocol
 from runnerfleet.config import RunnerConfig
 from runnerfleet.errors import RunnerfleetError
 from runnerfleet.gitlab import GitLabClient, update_job
+from runnerfleet.gitlab.jobs import JobUpdate
 from runnerfleet.log import fields
-from runnerfleet.service import job_flags
+from runnerfleet.service import job_flags, job_options
 from runnerfleet.service.journal import JobRecord, Journal, JournalSlot
 from runnerfleet.service.metrics import ServiceMetrics
 from runnerfleet.service.slots import BuildSlots, RunningJob
+from runnerfleet.service.stage_trace import StageTrace
 from runnerfleet.trace import TraceBuffer, TraceStreamer
 
 log = logging.getLogger("runnerfleet.service")
@@ -121,6 +125,7 @@ class JobRun:
         self._pending_cancel: bool | None = None  # graceful? (arrived before the Build existed)
         self._pending_interrupt: str | None = None
         self._accepted = False  # GitLab took the final state (or ended the job itself)
+        self._trace: StageTrace | None = None
         self._settle_args: tuple[Journal | None, JournalSlot | None, JobRecord | None,
                                  TraceBuffer] | None = None
         ids = job_flags.job_id_and_token(payload)
@@ -164,14 +169,45 @@ class JobRun:
             log.error("Received a job without a usable id or token; it cannot be run or reported",
                       extra=fields(runner=self.runner.short_token))
             return
+        problems = job_options.unsupported_options(self.payload)
+        self.s.clients_job_tokens.add(self.token, self.runner.short_token)
+        try:
+            # `PUT running` goes out before the log buffer and the journal record are made, to
+            # keep them off the pickup latency. Crash safety is unchanged: GitLab holds the job
+            # as running since its 201, so this update changes nothing a crash could leave
+            # unreported (a crash before the record exists leaves the job to GitLab's stuck-job
+            # timeout whether or not the update went out), and the record is on disk before any
+            # stage runs or any log exists (`_durable`). A rejected job never says "running".
+            running = None if problems else self._tell_running()
+            trace, streamer = self._open_log()
+            if problems:
+                self._accepted = self._reject(trace, streamer, problems)
+            else:
+                assert running is not None
+                self._accepted = self._run(running, trace, streamer, requeue)
+        finally:
+            self.s.clients_job_tokens.remove(self.token)
+            self._settle()
+
+    def _tell_running(self) -> JobUpdate | RunnerfleetError:
+        try:
+            return update_job(self.client, self.job_id, self.token, state="running",
+                              info=self.info)
+        except RunnerfleetError as error:
+            return error
+
+    def _open_log(self) -> tuple[TraceBuffer, TraceStreamer]:
+        """The job's log buffer (in the journal directory), its journal record, its streamer."""
         journal = self.s.journal if self.s.journal is not None and self.s.journal.is_open else None
         from runnerfleet.build import trace_buffer_options
 
         options = trace_buffer_options(self.runner, self.payload)
-        trace = TraceBuffer(**options,
-                            directory=str(journal.directory) if journal is not None else None)
+        trace = StageTrace(**options,
+                           directory=str(journal.directory) if journal is not None else None,
+                           on_stage_end=self._stage_finished)
+        self._trace = trace
         slot, record = self._journal(journal, trace, timestamps=options["timestamps"])
-        self.s.clients_job_tokens.add(self.token, self.runner.short_token)
+        self._settle_args = (journal, slot, record, trace)
         streamer = TraceStreamer(
             self.client, self.job_id, self.token, trace, info=self.info, on_cancel=self.cancel,
             final_update_retry_limit=self.runner.effective_job_status_final_update_retry_limit,
@@ -179,12 +215,7 @@ class JobRun:
                 self.payload, self.runner, "FF_USE_DYNAMIC_TRACE_FORCE_SEND_INTERVAL"),
             debug_trace=job_flags.debug_trace(self.payload, self.runner),
         )
-        self._settle_args = (journal, slot, record, trace)
-        try:
-            self._accepted = self._run(trace, streamer, requeue)
-        finally:
-            self.s.clients_job_tokens.remove(self.token)
-            self._settle()
+        return trace, streamer
 
     def _journal(self, journal: Journal | None, trace: TraceBuffer, *, timestamps: bool
                  ) -> tuple[JournalSlot | None, JobRecord | None]:
@@ -219,12 +250,9 @@ class JobRun:
     def _durable(self) -> None:
         """Make the job's record survive a power loss before the job does anything.
 
-        The record was written before `PUT running` and is synced only after it: GitLab already
-        holds the job as running since its 201, so that update changes nothing a crash could
-        leave unreported, and a process crash (SIGKILL, OOM) keeps the unsynced record anyway
-        (it is in the kernel's page cache). What must not happen is a stage running, or log
-        being produced, before the record is on disk; this runs before both. Overlapping the
-        disk flush with the update's round trip takes it off the pickup latency.
+        A process crash (SIGKILL, OOM) keeps the written record even unsynced (it is in the
+        kernel's page cache); the flush is for power loss, and it must be done before a stage
+        runs or any log exists, which is where this is called.
         """
         args = self._settle_args
         slot = args[1] if args is not None else None
@@ -236,16 +264,32 @@ class JobRun:
             log.error("Cannot sync the job journal record %s (%s); this job may not be reported "
                       "after a power loss", slot.path, error.strerror or error, extra=self._fields)
 
-    def _run(self, trace: TraceBuffer, streamer: TraceStreamer,
-             requeue: Callable[[], None] | None) -> bool:
+    def _stage(self) -> str:
+        trace = self._trace
+        return trace.stage if trace is not None else ""
+
+    def _stage_finished(self, stage: str, seconds: float) -> None:
+        self.s.metrics.stage_finished(self.runner.short_token, self.runner.name,
+                                      self.s.system_id, stage, seconds)
+
+    def _reject(self, trace: TraceBuffer, streamer: TraceStreamer, problems: list[str]) -> bool:
+        """Fail a job that uses options this runner does not support, before `PUT running`
+        (as gitlab-runner): its log is the reasons; True when GitLab took the final state."""
+        log.warning("Job uses options this runner does not support: %s", "; ".join(problems),
+                    extra=self._fields)
+        trace.write(("\n".join(problems) + "\n").encode())
+        streamer.finish("failed", job_options.FAILURE_REASON, job_options.EXIT_CODE)
+        result = streamer.final_result
+        return result is not None and not result.gave_up
+
+    def _run(self, update: JobUpdate | RunnerfleetError, trace: TraceBuffer,
+             streamer: TraceStreamer, requeue: Callable[[], None] | None) -> bool:
         """Returns True when GitLab took the job's final state (or ended the job itself)."""
-        try:
-            update = update_job(self.client, self.job_id, self.token, state="running",
-                                info=self.info)
-        except RunnerfleetError as error:
-            # gitlab-runner drops the job when the first update gets no answer.
+        if isinstance(update, RunnerfleetError):
+            # gitlab-runner drops the job when the first update gets no answer; the journal
+            # keeps it for the next start to report.
             log.error("Failed to tell GitLab that job %d is running: %s; dropping it",
-                      self.job_id, error, extra=self._fields)
+                      self.job_id, update, extra=self._fields)
             return False
         if update.abort:
             log.warning("GitLab ended job %d before it started; dropping it", self.job_id,
@@ -262,7 +306,7 @@ class JobRun:
 
         job = RunningJob(job_id=self.job_id, runner=self.runner,
                          project_id=job_flags.project_id(self.payload),
-                         url=job_flags.job_url(self.payload))
+                         url=job_flags.job_url(self.payload), stage=self._stage)
         self.s.slots.add_job(job)
         self.s.metrics.job_added(self.runner.short_token, self.runner.name, self.s.system_id)
         self.active.add(self)

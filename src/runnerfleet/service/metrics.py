@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 # gitlab-runner's buckets (commands/builds_helper.go, network/api_requests_collector.go).
 JOB_DURATION_BUCKETS = (30.0, 60.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 10800.0, 18000.0, 36000.0)
 API_DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+STAGE_DURATION_BUCKETS = (1.0, 3.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 1800.0, 3600.0)
 ERROR_LEVELS = ("panic", "fatal", "error", "warning")
 JOB_MODE = "traditional"  # gitlab-runner's execution mode of script jobs
 
@@ -52,6 +53,7 @@ class ServiceMetrics:
         self.jobs_total: Counter[tuple[str, str, str]] = Counter()
         self.failed_jobs: Counter[tuple[str, str, str, str]] = Counter()
         self.job_durations: dict[tuple[str, str, str, str], Histogram] = {}
+        self.stage_durations: dict[tuple[str, str, str, str], Histogram] = {}
         self.errors: Counter[str] = Counter({level: 0 for level in ERROR_LEVELS})
         self.feeds: Counter[tuple[str, str, str]] = Counter()
         self.feed_failures: Counter[tuple[str, str, str]] = Counter()
@@ -87,6 +89,12 @@ class ServiceMetrics:
             self.job_durations.setdefault(key, Histogram(JOB_DURATION_BUCKETS)).observe(seconds)
             if failure_reason:
                 self.failed_jobs[(runner, name, failure_reason, JOB_MODE)] += 1
+
+    def stage_finished(self, runner: str, name: str, system_id: str, stage: str,
+                       seconds: float) -> None:
+        with self._lock:
+            key = (runner, name, system_id, stage)
+            self.stage_durations.setdefault(key, Histogram(STAGE_DURATION_BUCKETS)).observe(seconds)
 
     def error_logged(self, level: str) -> None:
         with self._lock:

@@ -138,6 +138,9 @@ class RunnerCollector:
         yield _histogram(HistogramMetricFamily, "gitlab_runner_job_duration_seconds",
                          "Histogram of job durations", ["runner", "runner_name", "system_id", "mode"],
                          m.job_durations)
+        yield _histogram(HistogramMetricFamily, "gitlab_runner_job_stage_duration_seconds",
+                         "Histogram of each job stage duration",
+                         ["runner", "runner_name", "system_id", "stage"], m.stage_durations)
         yield _counter(CounterMetricFamily, "gitlab_runner_api_request_statuses_total",
                        "The total number of API requests made by GitLab Runner, partitioned by "
                        "runner, system_id, endpoint, status and method.",

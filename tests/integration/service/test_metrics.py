@@ -84,3 +84,26 @@ def test_without_listen_address_metrics_are_off(world: World) -> None:
     runner.wait_line("listen_address not defined, metrics & debug endpoints disabled")
     runner.signal(signal.SIGQUIT)
     assert runner.wait() == 0
+
+
+def test_a_running_job_is_labelled_with_gitlab_runners_stage_name_and_stages_are_timed(
+        world: World) -> None:
+    world.write_config({"name": "staged", "token": world.admin.create_runner()})
+    address = f"127.0.0.1:{free_port()}"
+    runner = world.run("--listen-address", address)
+    gate = world.tmp / "gate"
+    job_id = world.admin.enqueue("echo waiting", f"while [ ! -e {gate} ]; do sleep 0.05; done")
+    world.wait_log("waiting")
+    text = _scrape(address)
+    assert re.search(r'gitlab_runner_jobs\{executor_stage="",runner="[^"]+",runner_name="staged",'
+                     r'stage="step_script",state="running",system_id="[^"]+"\} 1\.0', text), text
+    gate.touch()
+    assert world.admin.finished(job_id)["status"] == "success"
+    text = wait_until("the job's stages timed", lambda: (
+        t if 'stage="cleanup_file_variables"' in (t := _scrape(address)) else None))
+    for stage in ("prepare_executor", "prepare_script", "get_sources", "step_script"):
+        assert re.search(r'gitlab_runner_job_stage_duration_seconds_count\{runner="[^"]+",'
+                         r'runner_name="staged",stage="' + stage + r'",system_id="[^"]+"\} 1\.0',
+                         text), stage
+    runner.signal(signal.SIGQUIT)
+    assert runner.wait() == 0
