@@ -342,25 +342,39 @@ class PipelineService:
             return True
         return False
 
-    def _enqueue(self, ci: CiJob, latest: dict[str, CiJob]) -> None:
-        """created/manual → pending: dependencies resolved to job ids, runners woken."""
+    def _enqueue(self, ci: CiJob, latest: dict[str, CiJob],
+                 woken: list[Job] | None = None) -> None:
+        """created/manual/scheduled → pending: dependencies resolved to job ids; runners woken
+        now, or later by the caller when it collects the jobs in `woken`."""
         spec = dict(ci.job.spec)
         spec["dependencies"] = [latest[n].job.id for n in spec.get("dependency_names") or []
                                 if n in latest]
         self.service.jobs.update_job(ci.job.id, spec=spec)
         if self._set_status(ci.job.id, "pending", ci.job.status):
-            project = self.service.jobs.project_by_id(ci.job.project_id)
             job = self.service.jobs.job_by_id(ci.job.id)
-            if project is not None and job is not None:
+            if job is not None:
+                if woken is None:
+                    self._wake_runners([job])
+                else:
+                    woken.append(job)
+
+    def _wake_runners(self, jobs: list[Job]) -> None:
+        """Tick the queues of the runners that may take `jobs`, all of them pending by now: a
+        runner woken per job would find the next one not there yet and go back to waiting."""
+        for job in jobs:
+            project = self.service.jobs.project_by_id(job.project_id)
+            if project is not None:
                 self.service.tick_matching(job, project)
 
     def advance(self, pipeline_id: int) -> None:
         """Move every `created` job whose stage or needs are complete on, until nothing moves."""
         with self._lock:
-            while self._advance_once(pipeline_id):
+            woken: list[Job] = []
+            while self._advance_once(pipeline_id, woken):
                 pass
+            self._wake_runners(woken)
 
-    def _advance_once(self, pipeline_id: int) -> bool:
+    def _advance_once(self, pipeline_id: int, woken: list[Job]) -> bool:
         jobs = [c for c in self.ci_jobs(pipeline_id) if not c.retried]
         latest = {c.job.name: c for c in jobs}
 
@@ -395,7 +409,7 @@ class PipelineService:
             elif ci.when == "delayed":
                 moved |= self._schedule(ci)
             else:
-                self._enqueue(ci, latest)
+                self._enqueue(ci, latest, woken)
                 moved = True
         return moved
 
