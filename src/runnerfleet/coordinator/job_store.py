@@ -257,6 +257,12 @@ class JobStore:
                 return
             after = rows[-1]["id"]
 
+    def runner_exists(self, runner_id: int) -> bool:
+        """Whether the runner row is still there (it may be deleted while its jobs run)."""
+        with self.store.transaction() as db:
+            return db.execute("SELECT 1 FROM runners WHERE id = ?", (runner_id,)).fetchone() \
+                is not None
+
     def pending_count(self) -> int:
         with self.store.transaction() as db:
             return int(db.execute("SELECT COUNT(*) FROM jobs WHERE status = 'pending'")
