@@ -1,9 +1,12 @@
-"""The docker executor: a job's stages run in a build container (its image) and a helper container.
+"""The docker executor: a job's stages run in a build container (its image) and, if needed, a helper.
 
 Engine spec §2.8–2.9, §5.2 (which stage runs where), §5.10 (kill). `prepare` checks and obtains
-the images, makes the job's volume, network, services and its two containers; `run` starts the
-container of the stage with the script on stdin (helper stages in the helper container, user
-steps and after_script in the build container); `cleanup` removes everything of the job.
+the images (with registry credentials), makes the job's volume, network, services and containers;
+`run` runs a stage: helper stages as execs in the helper container, user steps and after_script
+in the build container (one shell session per job for images without an ENTRYPOINT, else a start
+per stage). A job whose helper stages have no real work gets no helper container: they run in the
+build container's session. `cleanup` hands everything of the job to a removal that runs after the
+job's final status (see README.md).
 """
 
 from __future__ import annotations

@@ -158,12 +158,16 @@ class BuildSession:
             sock.setblocking(False)
             self._sock = sock
         self._stages += 1
-        out, err = MarkerFilter(stdout, self.token), MarkerFilter(stderr, self.token)
+        # The stage number in the marker: a late marker of an earlier stage can never end this one.
+        marker = f"{self.token}-{self._stages}"
+        out, err = MarkerFilter(stdout, marker), MarkerFilter(stderr, marker)
         ended = threading.Event()
         timed_out, canceled, eof = self._stream(
-            stage_input(script, self.token, self._stages), out, err, ended, timeout, cancel_event,
+            stage_input(script, marker, self._stages), out, err, ended, timeout, cancel_event,
             stop, clock)
-        if not eof and out.status is not None:
+        if out.status is not None:
+            if eof:
+                self.close()  # the container stopped right after the stage: the next one starts it
             return AttachOutcome(out.status, timed_out=timed_out, canceled=canceled)
         # The container stopped under the stage: its exit code is the stage's (as with a start
         # per stage); the next stage starts it again.
@@ -206,9 +210,16 @@ class BuildSession:
         timed_out = canceled = eof = False
         stopper: threading.Thread | None = None
         stopped_at: float | None = None
+        out_ended_at: float | None = None
         try:
             while not (out.status is not None and err.status is not None):
                 now = clock()
+                if out.status is not None:
+                    # The stage is over; its stderr marker is on its way (separate stream copy).
+                    ended.set()
+                    out_ended_at = now if out_ended_at is None else out_ended_at
+                    if now - out_ended_at > _DRAIN_LIMIT:
+                        break
                 if stopper is None:
                     if cancel_event.is_set():
                         canceled = True
@@ -222,8 +233,6 @@ class BuildSession:
                     stopped_at = now
                 elif stopped_at is not None and now - stopped_at > _DRAIN_LIMIT:
                     break
-                if out.status is not None:
-                    ended.set()  # the stage is over; its stderr marker is on its way
                 wait = POLL_INTERVAL
                 if stopper is None and deadline is not None:
                     wait = min(wait, max(deadline - now, 0.0))
