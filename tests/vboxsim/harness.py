@@ -61,6 +61,17 @@ class VBoxSim:
             args.insert(2, "-a")
         return subprocess.run(args, capture_output=True, text=True, check=True).stdout.split()
 
+    def guest_processes(self) -> list[str]:
+        """Command lines in every running VM (container) of this installation, besides sshd, its
+        boot shell and this `ps`: what jobs left running."""
+        found = []
+        for name in self.containers(running_only=True):
+            listing = subprocess.run(["docker", "exec", name, "ps", "-eo", "args="], capture_output=True,
+                                     text=True).stdout.splitlines()
+            found += [line for line in listing
+                      if line and not line.startswith(("sshd", "/usr/sbin/sshd", "ps ", "sh -c mkdir"))]
+        return found
+
     def destroy(self) -> None:
         """Remove every container and image this installation made (test teardown)."""
         for name in self.containers():

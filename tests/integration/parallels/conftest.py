@@ -12,28 +12,15 @@ from runnerfleet.config import RunnerConfig, SshConfig
 from runnerfleet.config.schema import ParallelsConfig
 from runnerfleet.executors.parallels import ParallelsExecutorProvider
 from runnerfleet.executors.ssh import SshOptions
-from tests.integration.build.helpers import World, make_world, runner_config
-from tests.integration.ssh.sshd import IMAGE, KeyPair, ensure_test_image, make_key
+from tests.integration.build.helpers import runner_config
+from tests.integration.ssh.conftest import key, test_image, world
+from tests.integration.ssh.sshd import IMAGE, KeyPair
 from tests.integration.virtualbox.conftest import boot_script
 from tests.prlsim.harness import PrlSim
 
 GOLDEN = "macos-golden"
 FAST = SshOptions(connect_retries=1, retry_interval=0.2, connect_timeout=10)
-
-
-@pytest.fixture(scope="session")
-def test_image() -> None:
-    ensure_test_image()
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> World:
-    return make_world(tmp_path)
-
-
-@pytest.fixture
-def key(tmp_path: Path) -> KeyPair:
-    return make_key(tmp_path)
+__all__ = ["key", "test_image", "world"]  # fixtures shared with the ssh tests
 
 
 @pytest.fixture

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.fixtures.coordinator import start_coordinator
 from tests.integration.cache.s3server import BUCKET, S3Server, moto_server_command
 from tests.integration.service.conftest import World, wait_until
@@ -98,6 +100,14 @@ def s3_on_bridge() -> Iterator[S3OnBridge]:
         yield S3OnBridge(server)
     finally:
         server.stop()
+
+
+def _bridge_fleet_fixture(tmp_path: Path) -> Iterator[BridgeFleet]:
+    fleet = BridgeFleet(tmp_path)
+    try:
+        yield fleet
+    finally:
+        fleet.close()
 
 
 class BridgeFleet:
@@ -252,3 +262,22 @@ def run_job_set(fleet: BridgeFleet, remote: RemoteSide, local_tag: str = "local"
 
     runner.signal(signal.SIGQUIT)
     assert runner.wait(PATIENCE) == 0, runner.output
+    # Nor on the runner host: no process works in the runner's directory any more.
+    assert _processes_in(fleet.world.workdir) == []
+
+
+def _processes_in(directory: Path) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cwd = os.readlink(proc / "cwd")
+            except OSError:
+                continue
+            if cwd == str(directory) or cwd.startswith(f"{directory}{os.sep}"):
+                found.append(int(proc.name))
+    return found
+
+
+# Test modules import it: `from tests.integration.ssh.gitjobs import fleet`.
+fleet = pytest.fixture(_bridge_fleet_fixture, name="fleet")

@@ -12,7 +12,10 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from tests.integration.ssh.sshd import IMAGE, REPO_ROOT, docker
 
@@ -73,3 +76,12 @@ def remove_golden_disk_images() -> None:
     """Remove the disk images this process built (session teardown; idempotent)."""
     while _images:
         docker("rmi", "-f", _images.pop(), check=False)
+
+
+@pytest.fixture(scope="session")
+def vm_disk(test_image: None) -> Iterator[str]:
+    """The golden VM's disk: the test image with git, sshd and runnerfleet (removed at the end)."""
+    try:
+        yield golden_disk_image()
+    finally:
+        remove_golden_disk_images()

@@ -7,20 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.ssh.gitjobs import BridgeFleet, RemoteSide, run_job_set
+from tests.integration.ssh.gitjobs import BridgeFleet, RemoteSide, fleet, run_job_set
 from tests.integration.ssh.sshd import KeyPair, SshdContainer, start_sshd
 from tests.integration.ssh.targets import build_wheelhouse, install_runnerfleet
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def fleet(tmp_path: Path) -> Iterator[BridgeFleet]:
-    fleet = BridgeFleet(tmp_path)
-    try:
-        yield fleet
-    finally:
-        fleet.close()
+__all__ = ["fleet"]  # fixture
 
 
 @pytest.fixture

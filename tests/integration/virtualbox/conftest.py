@@ -11,12 +11,14 @@ import pytest
 from runnerfleet.config import RunnerConfig, SshConfig, VirtualBoxConfig
 from runnerfleet.executors.ssh import SshOptions
 from runnerfleet.executors.virtualbox import VirtualBoxExecutorProvider
-from tests.integration.build.helpers import World, make_world, runner_config
-from tests.integration.ssh.sshd import IMAGE, KeyPair, ensure_test_image, make_key
+from tests.integration.build.helpers import runner_config
+from tests.integration.ssh.conftest import key, test_image, world
+from tests.integration.ssh.sshd import IMAGE, KeyPair
 from tests.vboxsim.harness import VBoxSim
 
 GOLDEN = "debian-golden"
 FAST = SshOptions(connect_retries=1, retry_interval=0.2, connect_timeout=10)
+__all__ = ["key", "test_image", "world"]  # fixtures shared with the ssh tests
 
 
 def boot_script(key: KeyPair) -> str:
@@ -27,21 +29,6 @@ def boot_script(key: KeyPair) -> str:
         f"echo '{key.public_line}' > /root/.ssh/authorized_keys",
         "exec /usr/sbin/sshd -D -e",
     ])
-
-
-@pytest.fixture(scope="session")
-def test_image() -> None:
-    ensure_test_image()
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> World:
-    return make_world(tmp_path)
-
-
-@pytest.fixture
-def key(tmp_path: Path) -> KeyPair:
-    return make_key(tmp_path)
 
 
 @pytest.fixture

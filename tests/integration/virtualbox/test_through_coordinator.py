@@ -3,47 +3,19 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from runnerfleet.tokens import shorten_token
-from tests.integration.ssh.gitjobs import BridgeFleet, RemoteSide, run_job_set, s3_on_bridge
-from tests.integration.ssh.sshd import KeyPair, docker
-from tests.integration.ssh.targets import golden_disk_image, remove_golden_disk_images
+from tests.integration.ssh.gitjobs import BridgeFleet, RemoteSide, fleet, run_job_set, s3_on_bridge
+from tests.integration.ssh.sshd import KeyPair
+from tests.integration.ssh.targets import vm_disk
 from tests.integration.virtualbox.conftest import GOLDEN, boot_script
 from tests.vboxsim.harness import EXECUTABLE, VBoxSim
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="session")
-def vm_disk(test_image: None) -> Iterator[str]:
-    """The golden VM's disk: the test image with git, sshd and runnerfleet."""
-    try:
-        yield golden_disk_image()
-    finally:
-        remove_golden_disk_images()
-
-
-@pytest.fixture
-def fleet(tmp_path: Path) -> Iterator[BridgeFleet]:
-    fleet = BridgeFleet(tmp_path)
-    try:
-        yield fleet
-    finally:
-        fleet.close()
-
-
-def vm_processes(vbox: VBoxSim) -> list[str]:
-    """Command lines in every running simulated VM, besides sshd and this `ps`."""
-    found = []
-    for name in vbox.containers(running_only=True):
-        listing = docker("exec", name, "ps", "-eo", "args=", check=False).stdout.splitlines()
-        found += [line for line in listing
-                  if line and not line.startswith(("sshd", "/usr/sbin/sshd", "ps ", "sh -c mkdir"))]
-    return found
+__all__ = ["fleet", "vm_disk"]  # fixtures
 
 
 def test_the_shell_executors_job_set_passes_in_virtualbox_vms_with_nothing_left_running(
@@ -66,7 +38,7 @@ def test_the_shell_executors_job_set_passes_in_virtualbox_vms_with_nothing_left_
                  "cache": s3.cache_table},
                 {"name": "local", "token": fleet.create_runner("local"), "executor": "shell"},
             )
-            run_job_set(fleet, RemoteSide("vm", keeps_checkout=False, processes=lambda: vm_processes(vbox),
+            run_job_set(fleet, RemoteSide("vm", keeps_checkout=False, processes=vbox.guest_processes,
                                           timeout=60))
         # The slot's VM is kept powered off for the next job (gitlab-runner's reuse); nothing runs.
         slot_vm = f"{GOLDEN}-runner-{shorten_token(token)}-concurrent-0"

@@ -5,16 +5,15 @@ from __future__ import annotations
 import platform
 from collections.abc import Mapping
 
-from runnerfleet.config import RunnerConfig
-from runnerfleet.executors.base import Executor, ExecutorFeatures
+from runnerfleet.executors.base import Executor
 from runnerfleet.executors.parallels.executor import ParallelsExecutor, ParallelsSettings
 from runnerfleet.executors.parallels.leases import DHCP_LEASES
 from runnerfleet.executors.parallels.prlctl import Prlctl
 from runnerfleet.executors.ssh import SshOptions
-from runnerfleet.executors.vm import DEFAULT_SSH_WAIT, Slots
+from runnerfleet.executors.vm import DEFAULT_SSH_WAIT, Slots, VmExecutorProviderBase
 
 
-class ParallelsExecutorProvider:
+class ParallelsExecutorProvider(VmExecutorProviderBase):
     """Creates Parallels executors; prlctl, its environment, the lease file and the waits are injectable."""
 
     name = "parallels"
@@ -36,24 +35,5 @@ class ParallelsExecutorProvider:
         self.settings = ParallelsSettings(Prlctl(prlctl, environ), Slots(), ssh_options or SshOptions(),
                                           ssh_wait, dhcp_leases, apple_silicon, poll_interval)
 
-    @property
-    def shared(self) -> bool:
-        return False
-
-    def can_create(self) -> bool:
-        return True
-
     def create(self) -> Executor:
         return ParallelsExecutor(self.settings)
-
-    def acquire(self, runner: RunnerConfig) -> object | None:
-        return None
-
-    def release(self, runner: RunnerConfig, data: object | None) -> None:
-        pass
-
-    def features(self) -> ExecutorFeatures:
-        return ExecutorFeatures(variables=True, shared=False, session=False, terminal=False)
-
-    def default_shell(self) -> str:
-        return "bash"

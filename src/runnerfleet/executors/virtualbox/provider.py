@@ -6,18 +6,18 @@ import logging
 from collections.abc import Mapping
 
 from runnerfleet.config import RunnerConfig
-from runnerfleet.executors.base import Executor, ExecutorFeatures
+from runnerfleet.executors.base import Executor
 from runnerfleet.executors.ssh import SshOptions
 from runnerfleet.executors.virtualbox.executor import VirtualBoxExecutor
 from runnerfleet.executors.virtualbox.ports import PortSource, free_loopback_port
 from runnerfleet.executors.virtualbox.provider_state import ProviderState
 from runnerfleet.executors.virtualbox.vboxmanage import VBoxManage
-from runnerfleet.executors.vm import DEFAULT_SSH_WAIT
+from runnerfleet.executors.vm import DEFAULT_SSH_WAIT, VmExecutorProviderBase
 
 log = logging.getLogger("runnerfleet.executors.virtualbox")
 
 
-class VirtualBoxExecutorProvider:
+class VirtualBoxExecutorProvider(VmExecutorProviderBase):
     """Creates VirtualBox executors; VBoxManage's path and environment and the waits are injectable."""
 
     name = "virtualbox"
@@ -34,13 +34,6 @@ class VirtualBoxExecutorProvider:
         self.state = ProviderState(VBoxManage(vboxmanage, environ), ssh_options=ssh_options or SshOptions(),
                                    ssh_wait=ssh_wait, port_source=port_source)
 
-    @property
-    def shared(self) -> bool:
-        return False
-
-    def can_create(self) -> bool:
-        return True
-
     def create(self) -> Executor:
         return VirtualBoxExecutor(self.state)
 
@@ -52,12 +45,3 @@ class VirtualBoxExecutorProvider:
             log.warning("runner %s: cleaning up VMs left by an earlier run failed: %s",
                         runner.short_token, exc)
         return None
-
-    def release(self, runner: RunnerConfig, data: object | None) -> None:
-        pass
-
-    def features(self) -> ExecutorFeatures:
-        return ExecutorFeatures(variables=True, shared=False, session=False, terminal=False)
-
-    def default_shell(self) -> str:
-        return "bash"
