@@ -31,7 +31,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--docker-image", default=None,
                         help="default image for jobs without `image:` (docker executor)")
     parser.add_argument("--concurrent", type=int, default=None,
-                        help="jobs run at once (default: as many as the DAG allows)")
+                        help="jobs run at once (default: as many as the DAG allows, up to 4 "
+                        "per CPU and at least 8)")
     parser.set_defaults(handler=run)
 
 

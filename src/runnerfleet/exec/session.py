@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import re
 import tempfile
 import threading
@@ -36,7 +37,8 @@ class ExecOptions:
     executor: str = "shell"
     variables: dict[str, str] = field(default_factory=dict)
     uncommitted: bool = False
-    # Jobs run at once; None: as many as the DAG allows (GitLab with enough runners).
+    # Jobs run at once; None: as many as the DAG allows (GitLab with enough runners), up to
+    # `default_concurrency()`.
     concurrent: int | None = None
     image: str | None = None
     colour: bool = False
@@ -104,7 +106,8 @@ def run_exec(options: ExecOptions, out: TextIO) -> int:
             finished = threading.Event()
             app.jobs.jobs.finish_listeners.append(lambda _job: finished.set())
             warm.join()
-            workers = Workers(runner, state, options.concurrent or len(jobs))
+            workers = Workers(runner, state,
+                              options.concurrent or min(len(jobs), default_concurrency()))
             workers.start()
             printer = LogPrinter(out, [c.job.name for c in jobs], colour=options.colour)
             final = _follow(app, pipeline.id, printer, set(options.jobs), options.skip_delays,
@@ -122,6 +125,12 @@ def run_exec(options: ExecOptions, out: TextIO) -> int:
     summary(out, rows)
     broken = [c for c in final if c.job.status in ("failed", "canceled") and not c.allow_failure]
     return 1 if broken else 0
+
+
+def default_concurrency() -> int:
+    """At most this many jobs at once unless --concurrent says otherwise: shell jobs mostly wait
+    on processes, so a few per CPU keep the DAG's parallelism without a thread per job."""
+    return max(8, 4 * (os.cpu_count() or 1))
 
 
 def _read_from(path: Path, offset: int) -> bytes:
