@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import secrets
 import socket
 import subprocess
@@ -159,3 +160,28 @@ def test_wrong_credentials_fail_the_job_with_a_line_naming_the_image_and_the_reg
     assert f"(registry {registry.address}, credentials from $DOCKER_AUTH_CONFIG)" in line
     assert "wrong-password" not in log
     assert job_resources(4242) == NOTHING_LEFT
+
+
+def test_a_credential_helper_named_in_the_home_config_gives_the_credentials(
+        world: World, provider: DockerExecutorProvider, registry: Registry, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    bin_dir, home = tmp_path / "bin", tmp_path / "home"
+    bin_dir.mkdir()
+    (home / ".docker").mkdir(parents=True)
+    # A credential helper program (docker-credential-<name> get: server on stdin, JSON out).
+    helper = bin_dir / "docker-credential-rftest"
+    answer = json.dumps({"ServerURL": registry.address, "Username": USER, "Secret": registry.password})
+    helper.write_text(f"#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread server\n"
+                      f"[ \"$server\" = \"{registry.address}\" ] || "
+                      "{ echo \"credentials not found\"; exit 1; }\n"
+                      f"echo '{answer}'\n")
+    helper.chmod(0o755)
+    config = home / ".docker" / "config.json"
+    config.write_text(json.dumps({"credHelpers": {registry.address: "rftest"}}))
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    result, log = run_docker_job(world, provider, ["true"], runner=_runner(world),
+                                 image={"name": registry.image}, variables=NO_GIT)
+    assert result.state == "success", log
+    assert f"Authenticating with credentials from {config}\x1b[0;m\n" in log
+    assert registry.password not in log

@@ -17,6 +17,7 @@ import binascii
 import json
 import os
 import re
+import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,7 +130,49 @@ def parse_auth_config(text: str, source: str) -> list[RegistryAuth]:
     auths = data.get("auths", data if "auths" not in data and _legacy(data) else {})
     if not isinstance(auths, dict):
         raise AuthConfigError(f'{source}: "auths" is not an object')
-    return [_entry(registry, source, raw) for registry, raw in auths.items()]
+    entries = {registry: _entry(registry, source, raw) for registry, raw in auths.items()}
+    # Credential helper programs (docker-credential-<name>) add to and override `auths`, as in
+    # the docker CLI's config loading that gitlab-runner uses.
+    store = data.get("credsStore")
+    if isinstance(store, str) and store:
+        for registry, username in _helper(store, source, "list", "").items():
+            entries[registry] = _helper_get(store, source, registry, str(username))
+    helpers = data.get("credHelpers")
+    if isinstance(helpers, dict):
+        for registry, helper in helpers.items():
+            entries[registry] = _helper_get(str(helper), source, registry, "")
+    return list(entries.values())
+
+
+def _helper(name: str, source: str, action: str, stdin: str) -> dict[str, Any]:
+    """Run `docker-credential-<name> <action>`; its JSON answer."""
+    if not name or name != os.path.basename(name) or name in (".", ".."):
+        raise AuthConfigError(f'{source}: credential helper "{name}" must be a plain name (no path)')
+    program = f"docker-credential-{name}"
+    try:
+        done = subprocess.run([program, action], input=stdin, capture_output=True, text=True, timeout=60,
+                              check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise AuthConfigError(f"{source}: credential helper {program} {action}: {exc}") from None
+    if done.returncode != 0:
+        # Helpers print a message (never the secret) on failure; "credentials not found" included.
+        reason = (done.stdout.strip() or done.stderr.strip() or f"exit status {done.returncode}")
+        raise AuthConfigError(f"{source}: credential helper {program} {action}: {reason.splitlines()[0]}")
+    try:
+        answer = json.loads(done.stdout or "{}")
+    except json.JSONDecodeError:
+        raise AuthConfigError(f"{source}: credential helper {program} {action} did not answer JSON") from None
+    if not isinstance(answer, dict):
+        raise AuthConfigError(f"{source}: credential helper {program} {action} did not answer an object")
+    return answer
+
+
+def _helper_get(name: str, source: str, registry: str, username: str) -> RegistryAuth:
+    answer = _helper(name, source, "get", registry)
+    user, secret = str(answer.get("Username") or username), str(answer.get("Secret") or "")
+    if user == "<token>":  # the credential helper protocol's marker for an identity token
+        return RegistryAuth(registry_path(registry), source, identity_token=secret)
+    return RegistryAuth(registry_path(registry), source, user, secret)
 
 
 def _legacy(data: Mapping[str, Any]) -> bool:
