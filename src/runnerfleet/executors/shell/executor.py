@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -48,6 +49,7 @@ class ShellExecutor:
         self._force_kill_timeout = force_kill_timeout
         self._trace: TraceBuffer | None = None
         self._argv: list[str] = []
+        self._executable: str | None = None
         self._cwd: str | None = None
         self.last_pid: int | None = None
 
@@ -68,6 +70,10 @@ class ShellExecutor:
         # With --user the scripts create the builds dir themselves (it must belong to that user).
         self._cwd = builds_dir if os.path.isdir(builds_dir) else str(workdir)
         self._argv = shell_command(shell, ctx.user)
+        # Found once per job on the scripts' PATH (argv[0] stays as written): each stage's start
+        # then skips the failed execs of a PATH search.
+        environ = os.environ if self._environ is None else self._environ
+        self._executable = shutil.which(self._argv[0], path=environ.get("PATH", os.defpath))
         self._trace = ctx.trace
         ctx.trace.println(f"Using Shell ({shell}) executor...")
         custom = runner.custom_build_dir.enabled
@@ -96,6 +102,7 @@ class ShellExecutor:
         outcome = run_script(
             self._argv,
             script.encode(),
+            executable=self._executable,
             cwd=self._cwd,
             env=dict(os.environ if self._environ is None else self._environ),
             stdout=self._trace.stream(STREAM_WORK, STDOUT),

@@ -89,12 +89,16 @@ def run_script(
     force_kill_timeout: float = FORCE_KILL_TIMEOUT,
     clock: Callable[[], float] = time.monotonic,
     on_start: Callable[[int], None] | None = None,
+    executable: str | None = None,
 ) -> ProcessOutcome:
-    """Run `argv` with `script` on stdin in a new process group until it ends or must be stopped."""
+    """Run `argv` with `script` on stdin in a new process group until it ends or must be stopped.
+
+    `executable`: the program's path when already known (`argv[0]` is what the program sees).
+    """
     script_file = _script_file(script)
     try:
         proc = subprocess.Popen(
-            list(argv), stdin=subprocess.PIPE if script_file is None else script_file,
+            list(argv), executable=executable, stdin=subprocess.PIPE if script_file is None else script_file,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             cwd=cwd, env=dict(env), start_new_session=True, close_fds=True,
         )
