@@ -322,7 +322,9 @@ class Build:
                         working_directory=self.working_directory, user=self.user,
                         feature_flags=self.flags.values, payload=payload,
                         concurrent_id=self.concurrent_id,
-                        concurrent_project_id=self.concurrent_project_id))
+                        concurrent_project_id=self.concurrent_project_id,
+                        # Long waits in prepare (services' health) end on cancel and job timeout.
+                        cancel_event=ctx.event, prepare_timeout=ctx.remaining()))
                     layout = job_layout(payload, self.runner, env, self.settings,
                                         concurrent_id=self.concurrent_id,
                                         concurrent_project_id=self.concurrent_project_id,

@@ -135,3 +135,18 @@ def test_the_jobs_time_running_out_during_the_service_health_wait_ends_prepare_a
     assert b"Waiting for services to be up and running (timeout 120 seconds)" in trace.bytes_since(0)
     assert b"probably didn't start properly" not in trace.bytes_since(0)
     assert job_resources(4242) == NOTHING_LEFT
+
+
+def test_a_job_whose_time_runs_out_while_a_service_never_listens_times_out_without_the_long_wait(
+        world: World, provider: DockerExecutorProvider) -> None:
+    """Through the whole job pipeline: the job timeout reaches the executor's health wait."""
+    runner = docker_runner(world, wait_for_services_timeout=120)
+    result, log = run_docker_job(world, provider, ["echo never-ran"], runner=runner, timeout=4,
+                                 variables=NO_GIT + PER_BUILD,
+                                 services=[{"name": build_test_image("webserver"), "alias": "mute",
+                                            "command": ["sh", "-c", "sleep 300"]}])
+    assert (result.state, result.failure_reason) == ("failed", "job_execution_timeout"), log
+    assert "Waiting for services to be up and running (timeout 120 seconds)" in log
+    assert "probably didn't start properly" not in log  # the 120 s wait did not run out
+    assert "never-ran" not in log
+    assert job_resources(4242) == NOTHING_LEFT
