@@ -113,8 +113,10 @@ class JobRun:
                  client: GitLabClient, info: Mapping[str, Any], active: ActiveJobs,
                  *, build_factory: Callable[..., BuildLike] | None = None) -> None:
         self.s = services
-        # A deep copy: a config reload must not change a running job (engine spec §2.2).
-        self.runner = copy.deepcopy(runner)
+        # Made a deep copy in `_open_log`, after `PUT running` (off the pickup latency), before
+        # anything of the job uses it: a config reload must not change a running job (engine
+        # spec §2.2; a reload replaces the config objects, it does not edit them in place).
+        self.runner = runner
         self.payload = payload
         self.client = client
         self.info = dict(info)
@@ -178,13 +180,18 @@ class JobRun:
             # unreported (a crash before the record exists leaves the job to GitLab's stuck-job
             # timeout whether or not the update went out), and the record is on disk before any
             # stage runs or any log exists (`_durable`). A rejected job never says "running".
+            if requeue is not None and not problems:
+                # gitlab-runner requeues once the job is on its processing list; asking again as
+                # soon as a job arrived keeps the next request from waiting for this job's
+                # `PUT running` round trip, which is what paces a queue drain.
+                requeue()
             running = None if problems else self._tell_running()
             trace, streamer = self._open_log()
             if problems:
                 self._accepted = self._reject(trace, streamer, problems)
             else:
                 assert running is not None
-                self._accepted = self._run(running, trace, streamer, requeue)
+                self._accepted = self._run(running, trace, streamer)
         finally:
             self.s.clients_job_tokens.remove(self.token)
             self._settle()
@@ -198,6 +205,7 @@ class JobRun:
 
     def _open_log(self) -> tuple[TraceBuffer, TraceStreamer]:
         """The job's log buffer (in the journal directory), its journal record, its streamer."""
+        self.runner = copy.deepcopy(self.runner)
         journal = self.s.journal if self.s.journal is not None and self.s.journal.is_open else None
         from runnerfleet.build import trace_buffer_options
 
@@ -283,7 +291,7 @@ class JobRun:
         return result is not None and not result.gave_up
 
     def _run(self, update: JobUpdate | RunnerfleetError, trace: TraceBuffer,
-             streamer: TraceStreamer, requeue: Callable[[], None] | None) -> bool:
+             streamer: TraceStreamer) -> bool:
         """Returns True when GitLab took the job's final state (or ended the job itself)."""
         if isinstance(update, RunnerfleetError):
             # gitlab-runner drops the job when the first update gets no answer; the journal
@@ -313,8 +321,6 @@ class JobRun:
         log.info("Added job to processing list", extra=self._fields)
         failure_reason: str | None = None
         try:
-            if requeue is not None:
-                requeue()
             streamer.start()
             build = self._new_build(trace, job)
             self._attach(build)

@@ -44,6 +44,9 @@ log = logging.getLogger("runnerfleet.service")
 _SIGNAL_NAMES = {signal.SIGQUIT: "quit", signal.SIGTERM: "terminated", signal.SIGINT: "interrupt",
                  signal.SIGHUP: "hangup"}
 _WORKER_DONE = "worker-done"
+# Longest blocking wait of the main thread: a signal the kernel delivers to another thread only
+# sets CPython's flag, and the handler runs when the main thread next runs Python code.
+_SIGNAL_POLL = 1.0
 
 
 @dataclass
@@ -330,7 +333,10 @@ class RunService:
             while True:
                 if self._done():
                     return self._finished(0)
-                event = self.events.get()
+                try:
+                    event = self.events.get(timeout=_SIGNAL_POLL)
+                except queue.Empty:
+                    continue
                 if event in ("terminated", "interrupt"):
                     log.warning("[handleGracefulShutdown] received stop signal",
                                 extra=fields(**{"stop-signal": event}))
@@ -363,7 +369,7 @@ class RunService:
                             extra=fields(error="shutdown timed out"))
                 return 1
             try:
-                event = self.events.get(timeout=remaining)
+                event = self.events.get(timeout=min(remaining, _SIGNAL_POLL))
             except queue.Empty:
                 continue
             if event in ("quit", "terminated", "interrupt"):

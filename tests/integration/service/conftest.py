@@ -221,7 +221,11 @@ class World:
         return process
 
     def wait_log(self, text: str) -> None:
-        """Wait until a running job wrote `text` into its log (the runner's file in the journal)."""
+        """Wait until a running job wrote `text` into its log (the runner's file in the journal).
+
+        The log reaches that file in batches, at the latest at each trace update (every 3 s
+        here), and the file goes when the job ends: a job must keep running a few seconds after
+        printing `text`."""
         root = self.config.parent / ".runnerfleet" / "jobs"
         wait_until(f"a job to log {text!r}", lambda: any(
             text.encode() in p.read_bytes() for p in root.glob("*/runnerfleet-trace-*")))

@@ -53,7 +53,7 @@ def test_missing_token_or_unknown_executor_is_a_clear_error(world: World) -> Non
 
 def test_sigquit_finishes_the_current_job_then_exits(world: World) -> None:
     token = world.admin.create_runner()
-    job_id = world.admin.enqueue("echo job started", "sleep 3", "echo job finished")
+    job_id = world.admin.enqueue("echo job started", "sleep 8", "echo job finished")
     single = world.run_single("-u", world.coordinator.url, "-t", token, "--executor", "shell",
                               "-c", str(world.config))
     world.wait_log("job started")

@@ -11,7 +11,7 @@ from tests.integration.service.conftest import World, wait_until
 def test_sigquit_lets_the_running_job_finish_then_exits_0(world: World) -> None:
     world.write_config({"token": world.admin.create_runner()})
     runner = world.run()
-    job_id = world.admin.enqueue("echo job started", "sleep 3", "echo job finished")
+    job_id = world.admin.enqueue("echo job started", "sleep 8", "echo job finished")
     world.wait_log("job started")
     runner.signal(signal.SIGQUIT)
     runner.wait_line("Starting graceful shutdown, waiting for builds to finish")
@@ -90,7 +90,7 @@ def test_after_sigkill_the_next_start_reports_the_job_failed_with_its_complete_l
 def test_a_job_completes_when_the_coordinator_restarts_while_it_runs(world: World) -> None:
     world.write_config({"token": world.admin.create_runner()})
     runner = world.run()
-    job_id = world.admin.enqueue("echo before restart", "sleep 4", "echo after restart")
+    job_id = world.admin.enqueue("echo before restart", "sleep 8", "echo after restart")
     world.wait_log("before restart")
     listen = world.coordinator.url.removeprefix("http://")
     world.coordinator.stop()
