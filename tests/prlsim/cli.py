@@ -238,24 +238,22 @@ def _drop(store: Store, machine: Machine, *, delete_files: bool) -> None:
         shutil.rmtree(machine.folder, ignore_errors=True)
 
 
-def cmd_delete(store: Store, args: list[str]) -> str:
-    if len(args) != 1:
-        raise Failure("Failed to parse the command line: delete <vm>")
-    machine = find(store, args[0], "delete the VM")
-    if machine.state == "running":
-        raise Failure(f"Failed to delete the VM: The virtual machine \"{machine.name}\" is running.")
-    _drop(store, machine, delete_files=True)
-    return "Removing the VM...\nThe VM has been successfully removed.\n"
+def _remover(action: str, done: str, *, delete_files: bool) -> Callable[[Store, list[str]], str]:
+    """`delete` (the VM and its files) and `unregister` (only the registration) of a stopped VM."""
+    def command(store: Store, args: list[str]) -> str:
+        verb = action.split()[0]
+        if len(args) != 1:
+            raise Failure(f"Failed to parse the command line: {verb} <vm>")
+        machine = find(store, args[0], f"{verb} the VM")
+        if machine.state == "running":
+            raise Failure(f"Failed to {verb} the VM: The virtual machine \"{machine.name}\" is running.")
+        _drop(store, machine, delete_files=delete_files)
+        return f"{action} the VM...\nThe VM has been successfully {done}.\n"
+    return command
 
 
-def cmd_unregister(store: Store, args: list[str]) -> str:
-    if len(args) != 1:
-        raise Failure("Failed to parse the command line: unregister <vm>")
-    machine = find(store, args[0], "unregister the VM")
-    if machine.state == "running":
-        raise Failure(f"Failed to unregister the VM: The virtual machine \"{machine.name}\" is running.")
-    _drop(store, machine, delete_files=False)
-    return "Unregistering the VM...\nThe VM has been successfully unregistered.\n"
+cmd_delete = _remover("Removing", "removed", delete_files=True)
+cmd_unregister = _remover("Unregistering", "unregistered", delete_files=False)
 
 
 def cmd_snapshot(store: Store, args: list[str]) -> str:

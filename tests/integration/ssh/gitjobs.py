@@ -266,6 +266,31 @@ def run_job_set(fleet: BridgeFleet, remote: RemoteSide, local_tag: str = "local"
     assert _processes_in(fleet.world.workdir) == []
 
 
+def run_vm_job_set(fleet: BridgeFleet, *, executor: str, section: dict[str, Any], simulator: Path,
+                   simulator_env: dict[str, str], identity_file: Path,
+                   processes: Callable[[], list[str]]) -> str:
+    """The job set with a VM executor whose hypervisor CLI is the `simulator` executable; the token.
+
+    The service finds the CLI on its PATH, as on a host with the hypervisor installed. A VM goes
+    back to its snapshot (or is new) for every job: only a distributed cache (S3 on the bridge)
+    survives between jobs.
+    """
+    fleet.world.env["PATH"] = f"{simulator.parent}{os.pathsep}{fleet.world.env['PATH']}"
+    fleet.world.env.update(simulator_env)
+    token = fleet.create_runner("vm")
+    with s3_on_bridge() as s3:
+        fleet.write_config(
+            {"name": "vm", "token": token, "executor": executor,
+             "ssh": {"user": "root", "identity_file": str(identity_file),
+                     "disable_strict_host_key_checking": True},
+             executor: section, "cache": s3.cache_table},
+            {"name": "local", "token": fleet.create_runner("local"), "executor": "shell"},
+        )
+        # Booting a VM counts against the job's timeout, as in gitlab-runner.
+        run_job_set(fleet, RemoteSide("vm", keeps_checkout=False, processes=processes, timeout=60))
+    return token
+
+
 def _processes_in(directory: Path) -> list[int]:
     found = []
     for proc in Path("/proc").iterdir():
