@@ -111,7 +111,7 @@ def run_exec(options: ExecOptions, out: TextIO) -> int:
             workers.start()
             printer = LogPrinter(out, [c.job.name for c in jobs], colour=options.colour)
             final = _follow(app, pipeline.id, printer, set(options.jobs), options.skip_delays,
-                            finished)
+                            finished, workers)
         finally:
             if workers is not None:
                 workers.stop()
@@ -149,7 +149,7 @@ def _warm_up(executor: str) -> None:
 
 
 def _follow(app: object, pipeline_id: int, printer: LogPrinter, named: set[str],
-            skip_delays: bool, finished: threading.Event) -> list[CiJob]:
+            skip_delays: bool, finished: threading.Event, workers: Workers) -> list[CiJob]:
     """Print logs as they grow until no job waits or runs; play manual jobs named on the CLI
     and, with `skip_delays`, scheduled ones (the coordinator's scheduler starts them when due)."""
     from runnerfleet.coordinator.app import Coordinator
@@ -158,6 +158,7 @@ def _follow(app: object, pipeline_id: int, printer: LogPrinter, named: set[str],
     done: set[int] = set()
     announced: set[int] = set()
     while True:
+        workers.check()
         jobs = [c for c in app.pipelines.ci_jobs(pipeline_id) if not c.retried]
         for ci in jobs:
             if ci.job.status == "manual" and ci.job.name in named:

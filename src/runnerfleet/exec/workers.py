@@ -45,22 +45,41 @@ class Workers:
             metrics=ServiceMetrics(), journal=None, system_id=self.system_id,
             working_directory=state_dir / "work", certs_dir=str(certs_dir(self.config_path)))
         self._stop = threading.Event()
+        # Why a worker thread died; `check()` turns it into exec's error instead of a wait for
+        # jobs that nobody takes.
+        self.error: BaseException | None = None
         self._threads = [threading.Thread(target=self._loop, name=f"exec-worker-{i}", daemon=True)
                          for i in range(max(1, concurrent))]
 
     def start(self) -> None:
-        (self.config_path.parent / "work").mkdir(parents=True, exist_ok=True)
-        for thread in self._threads:
-            thread.start()
-
-    def _loop(self) -> None:
+        """Executor, runner info and client set up here, so that their errors are exec's."""
         from runnerfleet.executors import get_provider
 
         provider = get_provider(self.runner.executor)
         if provider is None:
-            raise RunnerfleetError(f"Unknown executor: {self.runner.executor}")
-        info = info_for(self.runner, provider)
-        client = self.clients.for_runner(self.runner)
+            raise RunnerfleetError(f"exec: unknown executor {self.runner.executor}")
+        self._provider = provider
+        self._info = info_for(self.runner, provider)
+        self._client = self.clients.for_runner(self.runner)
+        (self.config_path.parent / "work").mkdir(parents=True, exist_ok=True)
+        for thread in self._threads:
+            thread.start()
+
+    def check(self) -> None:
+        """Raise when a worker thread died (then no job would ever be taken or finished)."""
+        if self.error is not None:
+            log.debug("exec worker failed", exc_info=self.error)
+            raise RunnerfleetError(f"exec: a job worker stopped: {type(self.error).__name__}: "
+                                   f"{self.error}; run with --debug for details")
+
+    def _loop(self) -> None:
+        try:
+            self._serve()
+        except BaseException as exc:
+            self.error = exc
+
+    def _serve(self) -> None:
+        provider, info, client = self._provider, self._info, self._client
         while not self._stop.is_set():
             try:
                 result = request_job(client, self.runner.token, system_id=self.system_id,
