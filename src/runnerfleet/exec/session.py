@@ -1,8 +1,9 @@
-"""One `runnerfleet exec` run: coordinator, pushed tree, pipeline, workers, logs, summary."""
+"""One `runnerfleet exec` run: coordinator, published tree, pipeline, workers, logs, summary."""
 
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import re
 import tempfile
@@ -20,6 +21,8 @@ from runnerfleet.exec import workspace
 from runnerfleet.exec.output import LogPrinter, Row, summary
 from runnerfleet.exec.workers import Workers, runner_config
 from runnerfleet.pipeline import PipelineError, compile
+
+log = logging.getLogger("runnerfleet.exec")
 
 _WAITING = ("created", "pending", "running", "canceling", "scheduled")
 # How often the logs of running jobs are printed; a finished job wakes the loop at once.
@@ -144,8 +147,11 @@ def _read_from(path: Path, offset: int) -> bytes:
 
 
 def _warm_up(executor: str) -> None:
-    for module in (*_WARM_UP, f"runnerfleet.executors.{executor}"):
-        importlib.import_module(module)
+    try:
+        for module in (*_WARM_UP, f"runnerfleet.executors.{executor}"):
+            importlib.import_module(module)
+    except Exception:  # the workers import the same again and report what fails there
+        log.debug("exec: warm-up import failed", exc_info=True)
 
 
 def _follow(app: object, pipeline_id: int, printer: LogPrinter, named: set[str],
