@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import overload
 
@@ -44,6 +44,40 @@ def _shell_name(s: str) -> tuple[str, int]:
     while i < len(s) and _is_name_char(s[i]):
         i += 1
     return s[:i], i
+
+
+def _expand(text: str, get: Callable[[str], str]) -> str:
+    """`text` with `$VAR`/`${VAR}` replaced by `get(VAR)`, by gitlab-runner's rules (see expand)."""
+    if "$" not in text:
+        return text
+    out: list[str] = []
+    start = 0
+    j = 0
+    n = len(text)
+    while j < n:
+        if text[j] == "$" and j + 1 < n:
+            out.append(text[start:j])
+            name, width = _shell_name(text[j + 1 :])
+            if name == "" and width > 0:
+                pass  # bad syntax: eaten
+            elif name == "" or name == "$":
+                out.append("$")
+            elif len(name) == 1 and name in _SHELL_SPECIAL:
+                out.append("$" + name)
+            else:
+                out.append(get(name))
+            j += width
+            start = j + 1
+        j += 1
+    out.append(text[start:])
+    return "".join(out)
+
+
+def _last_values(items: Iterable[Variable]) -> Callable[[str], str]:
+    """One lookup table for all references: later entries overwrite earlier ones, so the last
+    value of a key wins (as `JobVariables.get`); unknown names are empty."""
+    values = {v.key: v.value for v in items}
+    return lambda name: values.get(name, "")
 
 
 class JobVariables:
@@ -110,38 +144,26 @@ class JobVariables:
         `$?`, `$*` are kept as written, `${}`/an unclosed `${` are dropped, a lone trailing `$`
         stays.
         """
-        if "$" not in text:
-            return text
-        out: list[str] = []
-        start = 0
-        j = 0
-        n = len(text)
-        while j < n:
-            if text[j] == "$" and j + 1 < n:
-                out.append(text[start:j])
-                name, width = _shell_name(text[j + 1 :])
-                if name == "" and width > 0:
-                    pass  # bad syntax: eaten
-                elif name == "":
-                    out.append("$")
-                else:
-                    out.append(self._lookup(name))
-                j += width
-                start = j + 1
-            j += 1
-        out.append(text[start:])
-        return "".join(out)
-
-    def _lookup(self, name: str) -> str:
-        if name == "$":
-            return "$"
-        if len(name) == 1 and name in _SHELL_SPECIAL:
-            return "$" + name
-        return self.get(name)
+        return _expand(text, self.get)
 
     def expanded(self) -> JobVariables:
-        """A copy where every non-raw variable's value has references expanded (against this list)."""
-        return JobVariables(v if v.raw else replace(v, value=self.expand(v.value)) for v in self._items)
+        """A copy where every non-raw variable's value has references expanded (against this list).
+
+        Only variables whose value expansion changes are copied; the others (raw, without `$`,
+        or expanding to the same text) are the same frozen objects in the copy.
+        """
+        items = self._items
+        out = list(items)
+        get: Callable[[str], str] | None = None
+        for i, variable in enumerate(items):
+            if variable.raw or "$" not in variable.value:
+                continue
+            if get is None:
+                get = _last_values(items)
+            value = _expand(variable.value, get)
+            if value != variable.value:
+                out[i] = replace(variable, value=value)
+        return JobVariables(out)
 
     def public(self) -> JobVariables:
         """Only the variables GitLab marked public."""

@@ -8,10 +8,12 @@ from collections.abc import Iterable
 from types import TracebackType
 
 from runnerfleet.trace import colors
+from runnerfleet.trace.literals import LiteralSet
 from runnerfleet.trace.masking import MaskChain
+from runnerfleet.trace.phrases import PHRASE_SETS, phrase_key
 from runnerfleet.trace.store import DEFAULT_OUTPUT_LIMIT, LogStore
 from runnerfleet.trace.timestamps import STDOUT, Clock, Timestamper
-from runnerfleet.trace.tokens import token_prefixes
+from runnerfleet.trace.tokens import prefix_set, token_prefixes
 from runnerfleet.trace.utf8 import Utf8Sanitizer
 
 # gitlab-runner's stream numbers: runner/executor lines, user script output, first service.
@@ -30,7 +32,9 @@ class TraceStream:
         self._owner = owner
         self.stream_id = stream_id
         self.stream_type = stream_type
-        self._masks = MaskChain(owner._masked_values, owner._prefixes)
+        # Built at the first write from the buffer's current sets (None: not built or stale), so
+        # setters called in a row, or before a stream is written at all, cost no build each.
+        self._masks: MaskChain | None = None
         self._stamper = Timestamper(stream_id, stream_type, owner._clock) if owner._timestamps else None
 
     def write(self, data: bytes) -> int:
@@ -43,9 +47,12 @@ class TraceStream:
 
     def _process(self, data: bytes, *, final: bool, stamp_final: bool) -> None:
         # Order as gitlab-runner: variable values, URL params, token prefixes, then timestamps.
-        out = self._masks.feed(data) if data else b""
-        if final:
-            out += self._masks.flush()
+        masks = self._masks
+        if masks is None and data:
+            masks = self._masks = MaskChain(self._owner._phrase_set, self._owner._prefix_set)
+        out = masks.feed(data) if masks is not None and data else b""
+        if final and masks is not None:
+            out += masks.flush()
         self._stamp_and_append(out, stamp_final=stamp_final)
 
     def _stamp_and_append(self, out: bytes, *, stamp_final: bool) -> None:
@@ -65,9 +72,11 @@ class TraceStream:
         self._process(b"", final=True, stamp_final=True)
 
     def _remask(self) -> None:
-        """Release what the old maskers hold (the line stays open), then mask with new settings."""
-        out = self._masks.remask(self._owner._masked_values, self._owner._prefixes)
-        self._stamp_and_append(out, stamp_final=False)
+        """Release what the old maskers hold (the line stays open); the next write masks with the
+        buffer's new settings."""
+        masks, self._masks = self._masks, None
+        if masks is not None:
+            self._stamp_and_append(masks.flush(), stamp_final=False)
 
 
 class TraceBuffer:
@@ -89,10 +98,14 @@ class TraceBuffer:
         directory: str | None = None,
     ) -> None:
         self._lock = threading.RLock()
-        self._masked_values: list[str] = list(masked)
-        self._extra_prefixes = list(token_mask_prefixes)
         self._mask_all_default_tokens = mask_all_default_tokens
-        self._prefixes = token_prefixes(self._extra_prefixes, mask_all_default_tokens=mask_all_default_tokens)
+        # The compiled sets come from small caches (literalcache.py); the phrase sets this buffer
+        # used are discarded from theirs when its log is finished, not to keep secrets around.
+        self._phrase_keys: set[tuple[bytes, ...]] = set()
+        self._phrase_set = self._cached_phrase_set(masked)
+        self._prefix_set = prefix_set(
+            token_prefixes(token_mask_prefixes, mask_all_default_tokens=mask_all_default_tokens)
+        )
         self._timestamps = timestamps
         self._clock = clock
         self._store = LogStore(output_limit, directory=directory)
@@ -106,17 +119,26 @@ class TraceBuffer:
     def set_masked(self, values: Iterable[str]) -> None:
         """Set the masked variable values; pending output of every stream is flushed first."""
         with self._lock:
-            self._masked_values = list(values)
+            self._phrase_set = self._cached_phrase_set(values)
             self._rebuild_streams()
 
     def set_token_mask_prefixes(self, prefixes: Iterable[str]) -> None:
         """Set extra token prefixes from the job's `features.token_mask_prefixes`."""
         with self._lock:
-            self._extra_prefixes = list(prefixes)
-            self._prefixes = token_prefixes(
-                self._extra_prefixes, mask_all_default_tokens=self._mask_all_default_tokens
+            self._prefix_set = prefix_set(
+                token_prefixes(prefixes, mask_all_default_tokens=self._mask_all_default_tokens)
             )
             self._rebuild_streams()
+
+    def _cached_phrase_set(self, values: Iterable[str]) -> LiteralSet:
+        key = phrase_key(values)
+        self._phrase_keys.add(key)
+        return PHRASE_SETS.get(key)
+
+    def _forget_phrase_sets(self) -> None:
+        for key in self._phrase_keys:
+            PHRASE_SETS.discard(key)
+        self._phrase_keys.clear()
 
     def _rebuild_streams(self) -> None:
         self._check_open()
@@ -169,6 +191,7 @@ class TraceBuffer:
             if tail:
                 self._store.append(tail)
             self._finished = True
+            self._forget_phrase_sets()
 
     def _append(self, data: bytes) -> None:
         data = self._utf8.feed(data)
@@ -216,6 +239,7 @@ class TraceBuffer:
         """Remove the backing file; the buffer cannot be used afterwards."""
         with self._lock:
             self._store.close()
+            self._forget_phrase_sets()
 
     def __enter__(self) -> TraceBuffer:
         return self

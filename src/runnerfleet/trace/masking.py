@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from runnerfleet.trace.literals import LiteralSet
 from runnerfleet.trace.phrases import PhraseMasker
 from runnerfleet.trace.tokens import TokenMasker
 from runnerfleet.trace.urlparams import UrlParamMasker, has_sensitive_key
@@ -19,17 +20,13 @@ class MaskChain:
     a substring of what was scanned.
     """
 
-    def __init__(self, phrases: Iterable[str | bytes], prefixes: Iterable[bytes]) -> None:
+    def __init__(
+        self, phrases: Iterable[str | bytes] | LiteralSet, prefixes: Iterable[bytes] | LiteralSet
+    ) -> None:
+        # Given LiteralSets (a TraceBuffer's, shared by its streams) nothing is built here.
         self._phrases = PhraseMasker(phrases)
         self._urls = UrlParamMasker()
         self._tokens = TokenMasker(prefixes)
-
-    def remask(self, phrases: Iterable[str | bytes], prefixes: Iterable[bytes]) -> bytes:
-        """Release everything held (as `flush()`), then mask with new values and prefixes."""
-        out = self.flush()
-        self._phrases = PhraseMasker(phrases)
-        self._tokens = TokenMasker(prefixes)
-        return out
 
     def _quiet(self, data: bytes) -> bool:
         """True when no masker can match anything in its held tail plus data.

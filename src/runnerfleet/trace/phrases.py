@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from runnerfleet.trace.literalcache import LiteralSetCache
 from runnerfleet.trace.literals import LiteralSet
 
 MASK = b"[MASKED]"
+
+# The cache holds masked values (secrets) in memory: it is small, so at most this many recent
+# value sets stay there, and a TraceBuffer discards its own sets when its job's log is finished.
+# (Python's `re` module keeps its own cache of up to 512 compiled patterns as well.)
+PHRASE_SETS_MAX = 16
+PHRASE_SETS = LiteralSetCache(maxsize=PHRASE_SETS_MAX)
 
 
 def unique_phrases(values: Iterable[str | bytes]) -> list[bytes]:
@@ -20,6 +27,16 @@ def unique_phrases(values: Iterable[str | bytes]) -> list[bytes]:
     return sorted(seen, key=lambda p: (-len(p), p))
 
 
+def phrase_key(values: Iterable[str | bytes]) -> tuple[bytes, ...]:
+    """The cache key of a list of masked values: its phrases (same phrases, same key)."""
+    return tuple(unique_phrases(values))
+
+
+def phrase_set(values: Iterable[str | bytes]) -> LiteralSet:
+    """The LiteralSet of these masked values, from PHRASE_SETS when recently built."""
+    return PHRASE_SETS.get(phrase_key(values))
+
+
 class PhraseMasker:
     """Replaces every occurrence of a phrase by `[MASKED]`, leftmost first, longest phrase winning.
 
@@ -27,8 +44,8 @@ class PhraseMasker:
     still become the start of a phrase is held back until the next write or `flush()`.
     """
 
-    def __init__(self, phrases: Iterable[str | bytes]) -> None:
-        self.literals = LiteralSet(unique_phrases(phrases))
+    def __init__(self, phrases: Iterable[str | bytes] | LiteralSet) -> None:
+        self.literals = phrases if isinstance(phrases, LiteralSet) else phrase_set(phrases)
         self._held = b""
 
     @property

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
+from runnerfleet.trace.literalcache import LiteralSetCache
 from runnerfleet.trace.literals import LiteralSet
 
 MASK = b"[MASKED]"
@@ -32,18 +34,32 @@ MAX_TOKEN_PREFIXES = 15
 _BODY = re.compile(rb"[0-9A-Za-z._=-]*")
 
 
+# Token prefixes are names, not secrets: nearly every job asks for the default set.
+PREFIX_SETS = LiteralSetCache(maxsize=32)
+
+
 def token_prefixes(extra: Iterable[str], *, mask_all_default_tokens: bool = True) -> list[bytes]:
     """The prefixes gitlab-runner masks: trimmed, unique, shortest first, capped at 15."""
+    return list(_token_prefixes(tuple(extra), mask_all_default_tokens))
+
+
+@functools.lru_cache(maxsize=32)
+def _token_prefixes(extra: tuple[str, ...], mask_all_default_tokens: bool) -> tuple[bytes, ...]:
     names = [*extra, *ALWAYS_MASKED_PREFIXES, *(DEFAULT_TOKEN_PREFIXES if mask_all_default_tokens else ())]
     unique = sorted({n.strip() for n in names if n.strip()}, key=lambda n: (len(n), n))
-    return [n.encode() for n in unique[:MAX_TOKEN_PREFIXES]]
+    return tuple(n.encode() for n in unique[:MAX_TOKEN_PREFIXES])
+
+
+def prefix_set(prefixes: Iterable[bytes]) -> LiteralSet:
+    """The LiteralSet of these token prefixes, from PREFIX_SETS when recently built."""
+    return PREFIX_SETS.get(tuple(prefixes))
 
 
 class TokenMasker:
     """Keeps each token prefix and replaces the token characters after it by one `[MASKED]`."""
 
-    def __init__(self, prefixes: Iterable[bytes]) -> None:
-        self.literals = LiteralSet(prefixes)
+    def __init__(self, prefixes: Iterable[bytes] | LiteralSet) -> None:
+        self.literals = prefixes if isinstance(prefixes, LiteralSet) else prefix_set(prefixes)
         self._held = b""
         self._in_token = False
         self._masked = False

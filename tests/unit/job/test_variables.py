@@ -65,3 +65,42 @@ def test_raw_variables_keep_their_dollars_but_others_expand_against_the_list() -
     assert variables.get("PATTERN") == "$HOST-$NOPE"
     # The raw value is substituted as it is, its own references are not expanded again.
     assert variables.get("USES_RAW") == "[$HOST-$NOPE]"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("$A", "alpha"),
+        ("x${A}y", "xalphay"),
+        ("$UNKNOWN", ""),
+        ("$$A", "$A"),
+        ("cost: 5$", "cost: 5$"),
+        ("$1 $? $* $#", "$1 $? $* $#"),
+        ("${1}", "$1"),
+        ("${}", ""),
+        ("a${A", "aA"),
+        ("${A}${A_B}", "alphaab"),
+    ],
+)
+def test_expanded_values_follow_the_same_rules_as_expand(text: str, expected: str) -> None:
+    variables = _vars(("A", "alpha"), ("A_B", "ab"), ("T", text))
+    assert variables.expanded().get("T") == expected == variables.expand(text)
+
+
+def test_expanded_uses_the_last_value_of_a_key_for_every_reference() -> None:
+    variables = _vars(("A", "1"), ("X", "$A"), ("A", "2"), ("Y", "${A}$A")).expanded()
+    assert [(v.key, v.value) for v in variables] == [("A", "1"), ("X", "2"), ("A", "2"), ("Y", "22")]
+
+
+def test_expanded_copies_only_the_variables_whose_value_changes() -> None:
+    plain = Variable("PLAIN", "no references", masked=True)
+    raw = Variable("RAW", "$PLAIN", raw=True)
+    same = Variable("SAME", "cost: 5$ and $1")
+    changed = Variable("CHANGED", "[$PLAIN]", public=True, file=True)
+    variables = JobVariables([plain, raw, same, changed])
+    result = variables.expanded()
+    assert result[0] is plain and result[1] is raw and result[2] is same
+    assert result[3] == Variable("CHANGED", "[no references]", public=True, file=True)
+    assert variables[3] is changed  # the original list is left as it was
+    result.append(Variable("NEW", "x"))
+    assert len(variables) == 4  # the copy is a list of its own
