@@ -30,15 +30,14 @@ class LiteralSet:
     """Literals matched leftmost first, the longest winning at one position.
 
     `present()` is the cheap test for whole chunks (most contain no literal at all);
-    `pattern` is the exact matcher; `hold_start()` finds the tail that must wait for more bytes.
+    `pattern` is the exact matcher, compiled on first use (most job logs never print a masked
+    value, so most jobs never need it); `hold_start()` finds the tail that must wait for more bytes.
+    Immutable once built (the lazy pattern aside): one instance may serve many maskers and threads.
     """
 
     def __init__(self, literals: Iterable[bytes]) -> None:
         self.literals: list[bytes] = sorted({lit for lit in literals if lit}, key=lambda p: (-len(p), p))
-        # Longest first, so at one position the alternation picks the longest literal.
-        self.pattern: re.Pattern[bytes] | None = (
-            re.compile(b"|".join(re.escape(p) for p in self.literals)) if self.literals else None
-        )
+        self._pattern: re.Pattern[bytes] | None = None
         self.max_len = max((len(p) for p in self.literals), default=0)
         self._first_bytes = frozenset(p[0] for p in self.literals)
         groups: dict[bytes, list[bytes]] = {}
@@ -48,6 +47,15 @@ class LiteralSet:
 
     def __bool__(self) -> bool:
         return bool(self.literals)
+
+    @property
+    def pattern(self) -> re.Pattern[bytes] | None:
+        """The exact matcher (None without literals); two threads may both compile it, harmlessly."""
+        pattern = self._pattern
+        if pattern is None and self.literals:
+            # Longest first, so at one position the alternation picks the longest literal.
+            pattern = self._pattern = re.compile(b"|".join(re.escape(p) for p in self.literals))
+        return pattern
 
     def present(self, buf: bytes) -> bool:
         """True when some literal occurs in buf."""

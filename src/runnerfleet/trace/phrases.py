@@ -50,7 +50,7 @@ class PhraseMasker:
 
     @property
     def active(self) -> bool:
-        return self.literals.pattern is not None
+        return bool(self.literals)
 
     @property
     def held(self) -> bytes:
@@ -59,18 +59,18 @@ class PhraseMasker:
 
     def feed(self, data: bytes, *, scan: bool = True) -> bytes:
         """Mask data; `scan=False` when the caller proved no phrase occurs in held + data."""
-        pattern = self.literals.pattern
-        if pattern is None:
+        if not self.literals:
             return data
         buf = self._held + data if self._held else data
         out: list[bytes] = []
         pos = 0
         hold = self.literals.hold_start(buf, 0)
         present = scan and self.literals.present(buf)
+        pattern = self.literals.pattern if present else None
         while True:
             if pos > hold:
                 hold = self.literals.hold_start(buf, pos)
-            match = pattern.search(buf, pos) if present else None
+            match = pattern.search(buf, pos) if pattern is not None else None
             # A match starting before `hold` cannot be extended by later bytes: it is final.
             if match is None or match.start() >= hold:
                 if pos == 0 and hold == len(buf):
@@ -86,7 +86,7 @@ class PhraseMasker:
     def flush(self) -> bytes:
         """The held tail at the end of the stream: every match in it is final now."""
         held, self._held = self._held, b""
-        pattern = self.literals.pattern
+        pattern = self.literals.pattern if held else None
         # The tail is a proper prefix of a longer phrase, yet a shorter phrase may sit inside
         # it ("abc" held for "abcd" contains "bc"): mask those before releasing it.
         return pattern.sub(MASK, held) if held and pattern is not None else held

@@ -81,8 +81,7 @@ class TokenMasker:
 
     def feed(self, data: bytes, *, scan: bool = True) -> bytes:
         """Mask data; `scan=False` when the caller proved no prefix occurs in held + data."""
-        pattern = self.literals.pattern
-        if pattern is None:
+        if not self.literals:
             return data
         buf = self._held + data if self._held else data
         self._held = b""
@@ -96,10 +95,11 @@ class TokenMasker:
                 out.append(MASK)
         hold = self.literals.hold_start(buf, pos)
         present = scan and self.literals.present(buf)
+        pattern = self.literals.pattern if present else None
         while True:
             if pos > hold:
                 hold = self.literals.hold_start(buf, pos)
-            match = pattern.search(buf, pos) if present else None
+            match = pattern.search(buf, pos) if pattern is not None else None
             if match is None or match.start() >= hold:
                 if pos == 0 and hold == len(buf) and not out:
                     return buf
