@@ -434,7 +434,30 @@ class Features:
                    token_mask_prefixes=o.str_list("token_mask_prefixes"))
 
 
+def _well_formed_variable(item: Any) -> Variable | None:
+    """The variable of a well-formed entry (nearly all of them), else None.
+
+    A job carries ~60 variables: this takes each without a checked accessor per field; any
+    entry it does not accept goes through the checked path, which names the bad field.
+    """
+    if not isinstance(item, dict):
+        return None
+    key, value = item.get("key"), item.get("value")
+    if not isinstance(key, str) or not (value is None or isinstance(value, str)):
+        return None
+    public, masked, file, raw = (item.get("public"), item.get("masked"), item.get("file"), item.get("raw"))
+    for flag in (public, masked, file, raw):
+        if flag is not None and not isinstance(flag, bool):
+            return None
+    return Variable(key, value or "", public is True, masked is True, file is True, raw is True)
+
+
 def _variables(o: _Obj, key: str) -> JobVariables:
+    items = o.raw_value(key)
+    if isinstance(items, list):
+        fast = [_well_formed_variable(item) for item in items]
+        if all(v is not None for v in fast):
+            return JobVariables(v for v in fast if v is not None)
     result = JobVariables()
     for v in o.objs(key):
         result.append(

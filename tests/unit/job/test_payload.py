@@ -122,6 +122,11 @@ _DELETE = object()
         (["variables", 3, "key"], _DELETE, "variables[3].key is missing"),
         (["variables", 3, "value"], 4711, "variables[3].value: expected a string, got 4711"),
         (["variables", 3, "masked"], "true", "variables[3].masked: expected true or false, got a string"),
+        (["variables", 3, "key"], None, "variables[3].key: expected a string, got null"),
+        (["variables", 3, "key"], 5, "variables[3].key: expected a string, got 5"),
+        (["variables", 3, "raw"], 1, "variables[3].raw: expected true or false, got 1"),
+        (["variables", 3], "A=b", "variables[3]: expected an object, got a string"),
+        (["variables"], {"key": "A"}, "variables: expected a list, got an object"),
         (["git_info"], [], "git_info: expected an object, got a list"),
         (["git_info", "depth"], "20", "git_info.depth: expected an integer, got a string"),
         (["git_info", "depth"], -1, "git_info.depth: expected 0 or more, got -1"),
@@ -175,3 +180,19 @@ def test_the_error_never_contains_the_token(body: dict[str, Any]) -> None:
     with pytest.raises(JobPayloadError) as info:
         JobPayload.from_json(data)
     assert "glcbt-secret" not in str(info.value)
+
+
+def test_variable_entries_with_null_values_null_flags_and_unknown_fields_decode_as_gitlab_means() -> None:
+    entries = [
+        {"key": "PLAIN", "value": "v"},
+        {"key": "NULL_VALUE", "value": None, "masked": None},
+        {"key": "NO_VALUE", "public": True, "future": {"x": 1}},
+        {"key": "ALL", "value": "s3cret", "public": False, "masked": True, "file": True, "raw": True},
+    ]
+    job = JobPayload.from_json({"id": 1, "token": "t", "variables": entries})
+    assert list(job.variables) == [
+        Variable("PLAIN", "v"),
+        Variable("NULL_VALUE", ""),
+        Variable("NO_VALUE", "", public=True),
+        Variable("ALL", "s3cret", masked=True, file=True, raw=True),
+    ]
