@@ -336,8 +336,11 @@ class CoordinatorServer:
         public_url: str | None = None,
         log_requests: bool = False,
         job_options: JobOptions | None = None,
+        poll_interval: float = 0.5,
     ) -> None:
         self.job_options = job_options or JobOptions()
+        # How often serve_forever looks for a stop request: `stop()` waits up to this long.
+        self.poll_interval = poll_interval
         self.data_dir = Path(data_dir)
         self.host = host
         self.port = port
@@ -385,7 +388,8 @@ class CoordinatorServer:
         self.port = int(self._httpd.server_address[1])
         self.app.base_url = self.url
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="coordinator-http", daemon=True
+            target=self._httpd.serve_forever, kwargs={"poll_interval": self.poll_interval},
+            name="coordinator-http", daemon=True,
         )
         self._thread.start()
         return self

@@ -85,7 +85,8 @@ def run_exec(options: ExecOptions, out: TextIO) -> int:
     ref = workspace.branch(root)
     with tempfile.TemporaryDirectory(prefix="runnerfleet-exec-") as tmp:
         state = Path(tmp)
-        server = CoordinatorServer(state / "coordinator").start()
+        # No 0.5 s wait for serve_forever's next poll when exec is done.
+        server = CoordinatorServer(state / "coordinator", poll_interval=0.02).start()
         workers: Workers | None = None
         try:
             app = server.app
