@@ -7,6 +7,7 @@ and its dependencies are built into wheels here once per test process and instal
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import subprocess
 import sys
@@ -28,6 +29,7 @@ def build_wheelhouse() -> Path:
     if "wheels" in _built:
         return _built["wheels"]
     root = Path(tempfile.mkdtemp(prefix="rf-wheelhouse-"))
+    atexit.register(shutil.rmtree, root, True)
     tree, wheels = root / "tree", root / "wheels"
     # Build from a copy: pip's build leaves build/ and *.egg-info in the tree it builds.
     tree.mkdir()
