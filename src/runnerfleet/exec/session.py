@@ -106,7 +106,8 @@ def run_exec(options: ExecOptions, out: TextIO) -> int:
                 "instance_type", "authenticated_user",
                 {"description": "runnerfleet exec", "tag_list": tags, "run_untagged": True},
                 token_expires_at=None)
-            runner = runner_config(server.url, token, options.executor, options.image)
+            runner = runner_config(server.url, token, options.executor, options.image,
+                                   repos_root=app.jobs.repos_root)
             finished = threading.Event()
             app.jobs.jobs.finish_listeners.append(lambda _job: finished.set())
             warm.join()

@@ -20,8 +20,16 @@ from runnerfleet.service.worker import LastUpdates, info_for
 log = logging.getLogger("runnerfleet.exec")
 
 
-def runner_config(url: str, token: str, executor: str, image: str | None) -> RunnerConfig:
+def runner_config(url: str, token: str, executor: str, image: str | None,
+                  repos_root: Path | None = None) -> RunnerConfig:
+    """The runner exec runs its jobs with. `repos_root` (shell executor): the coordinator's
+    repositories on this disk, fetched from through git's local transport (`clone_url`)."""
     entry: dict[str, Any] = {"name": "exec", "url": url, "token": token, "executor": executor}
+    if repos_root is not None and executor == "shell":
+        # `clone_url` as users set it: only the fetch goes to `file://<root>/<project>.git`, so
+        # get_sources skips HTTP, auth and git-http-backend; the payload (repo_url,
+        # CI_REPOSITORY_URL) and CI_PROJECT_DIR stay what GitLab and `run` give.
+        entry["clone_url"] = repos_root.resolve().as_uri()
     if executor == "docker":
         # Job containers reach the in-process coordinator on loopback only with the host's
         # network; local images are used without pulling when present.

@@ -200,3 +200,31 @@ def test_exec_runs_from_a_linked_worktree(project: Path) -> None:
     done = runnerfleet_exec(linked, "build")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "build | committed" in done.stdout
+
+
+SOURCES = """
+where:
+  stage: build
+  script:
+    - echo "origin=$(git config remote.origin.url)"
+    - echo "repository=${CI_REPOSITORY_URL%%:*}"
+    - echo "dir=$CI_PROJECT_DIR"
+    - cat marker.txt
+"""
+
+
+def test_exec_shell_jobs_fetch_sources_from_the_local_repository_over_file_urls(
+        project: Path) -> None:
+    (project / ".gitlab-ci.yml").write_text(SOURCES)
+    _git(project, "commit", "-q", "-am", "where")
+    done = runnerfleet_exec(project)
+    assert done.returncode == 0, done.stdout + done.stderr
+    origin = next(x for x in done.stdout.splitlines() if "| origin=" in x).split("=", 1)[1]
+    # git's local transport: no HTTP, no token in the remote the job sees.
+    assert origin.startswith("file:///") and origin.endswith("/local/demo.git"), origin
+    assert "where | Getting source from Git repository" in done.stdout
+    assert "where | committed" in done.stdout
+    # What GitLab sends is unchanged: the HTTP clone URL, and the project dir named after it.
+    assert "where | repository=http" in done.stdout
+    project_dir = next(x for x in done.stdout.splitlines() if "| dir=" in x).split("=", 1)[1]
+    assert project_dir.endswith("/local/demo"), project_dir
