@@ -73,6 +73,7 @@ class Coordinator:
         self.jobs.start_housekeeping()
 
     def close(self) -> None:
+        self.pipelines.close()  # its scheduler thread writes to the store
         self.jobs.close()
         self.store.close()
 
