@@ -99,7 +99,11 @@ class Workers:
             if result is None or result.payload is None:
                 if result is not None:
                     self.last_updates.set(self.runner, result.last_update)
-                self._stop.wait(0.1)
+                # 204: ask again at once, the coordinator holds the request until new work
+                # (long poll); 409: another worker took that job, another may be pending.
+                # Anything else (429, 5xx): back off a little.
+                if result is None or result.status not in (204, 409):
+                    self._stop.wait(0.1)
                 continue
             self.last_updates.set(self.runner, result.last_update)
             data = provider.acquire(self.runner)
