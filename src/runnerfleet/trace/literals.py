@@ -40,6 +40,9 @@ class LiteralSet:
         self._pattern: re.Pattern[bytes] | None = None
         self.max_len = max((len(p) for p in self.literals), default=0)
         self._first_bytes = frozenset(p[0] for p in self.literals)
+        # A held tail is a proper prefix of a literal, so its last byte is one of these; most
+        # writes end with a byte that is not (a newline), and then nothing is held.
+        self._prefix_end_bytes = frozenset(b for p in self.literals for b in p[:-1])
         groups: dict[bytes, list[bytes]] = {}
         for literal in self.literals:
             groups.setdefault(literal[:2], []).append(literal)
@@ -64,6 +67,8 @@ class LiteralSet:
     def hold_start(self, buf: bytes, start: int) -> int:
         """Earliest index >= start whose tail is a proper prefix of some literal, else len(buf)."""
         size = len(buf)
+        if size == 0 or buf[-1] not in self._prefix_end_bytes:
+            return size
         i = max(start, size - self.max_len + 1)
         while i < size:
             if buf[i] in self._first_bytes:

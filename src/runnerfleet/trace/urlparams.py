@@ -19,6 +19,8 @@ SENSITIVE_KEYS = (
 _KEY_PATTERN = re.compile(rb"[?&](?:" + b"|".join(re.escape(k.encode()) for k in SENSITIVE_KEYS) + rb")=")
 _KEY_TAILS = tuple(k.encode() + b"=" for k in SENSITIVE_KEYS)
 _MAX_KEY = max(len(k) for k in _KEY_TAILS) + 1
+# The bytes a held tail (`?`/`&` and a proper prefix of a key, any case) can end with.
+_PREFIX_END_BYTES = frozenset(b"?&" + b"".join(k[:-1] + k[:-1].upper() for k in _KEY_TAILS))
 
 # A value ends at `?`, `&`, whitespace or a control character (Go's unicode.IsSpace/IsControl,
 # including the UTF-8 encoded non-ASCII ones).
@@ -63,6 +65,8 @@ class UrlParamMasker:
 
     def _hold_start(self, buf: bytes, start: int) -> int:
         size = len(buf)
+        if size == 0 or buf[-1] not in _PREFIX_END_BYTES:
+            return size
         lower = max(start, size - _MAX_KEY)
         i = lower
         while i < size:

@@ -231,3 +231,19 @@ def test_a_short_secret_inside_the_held_tail_is_masked_when_the_masked_values_ch
         buffer.write(b"d bc\n")
         buffer.finish()
         assert buffer.bytes_since(0) == b"xa[MASKED]d bc\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("get /x?PRIVATE_TO|KEN=abc def\n", "get /x?PRIVATE_TOKEN=[MASKED] def\n"),
+        ("get /x&X-AMZ-|Credential=abc\n", "get /x&X-AMZ-Credential=[MASKED]\n"),
+        ("get /x?|private_token=abc\n", "get /x?private_token=[MASKED]\n"),
+        ("say s3cr|3t-value now\n", "say [MASKED] now\n"),
+        ("say _gitlab_ses|sion=abc\n", "say _gitlab_session=[MASKED]\n"),
+    ],
+)
+def test_a_write_ending_inside_a_key_secret_or_token_prefix_is_held_until_the_next(
+    text: str, expected: str
+) -> None:
+    assert run_split(text, masked=["s3cr3t-value"]) == expected
