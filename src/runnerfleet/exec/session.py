@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from runnerfleet.coordinator.job_store import FINISHED
+from runnerfleet.coordinator.job_store import FINISHED, Project
 from runnerfleet.coordinator.pipelines import CONFIG_PATH, CiJob, PipelineCreateError
 from runnerfleet.coordinator.server import CoordinatorServer
 from runnerfleet.errors import RunnerfleetError
@@ -81,17 +81,24 @@ def run_exec(options: ExecOptions, out: TextIO) -> int:
                             daemon=True)
     warm.start()
     root = workspace.toplevel(options.cwd)
-    sha = workspace.snapshot(root, uncommitted=options.uncommitted)
-    ref = workspace.branch(root)
     with tempfile.TemporaryDirectory(prefix="runnerfleet-exec-") as tmp:
         state = Path(tmp)
         # No 0.5 s wait for serve_forever's next poll when exec is done.
-        server = CoordinatorServer(state / "coordinator", poll_interval=0.02).start()
+        server = CoordinatorServer(state / "coordinator", poll_interval=0.02)
+        starter = _Starter(server, _project_path(root))
         workers: Workers | None = None
         try:
+            # The coordinator starts (SQLite schema, bare repositories) while git snapshots
+            # the tree: both mostly wait on git processes.
+            starter.start()
+            try:
+                sha = workspace.snapshot(root, uncommitted=options.uncommitted)
+                ref = workspace.branch(root)
+            finally:
+                starter.join()
+            project = starter.result()
             app = server.app
             assert app is not None
-            project = app.jobs.ensure_project(_project_path(root))
             workspace.publish(root, sha, app.jobs.repo_dir(project), ref)
             try:
                 pipeline = app.pipelines.create(project, ref, options.variables, source="push",
@@ -130,6 +137,32 @@ def run_exec(options: ExecOptions, out: TextIO) -> int:
     summary(out, rows)
     broken = [c for c in final if c.job.status in ("failed", "canceled") and not c.allow_failure]
     return 1 if broken else 0
+
+
+class _Starter(threading.Thread):
+    """Starts the coordinator and creates the exec project in a thread; `result()` in the
+    caller's thread returns the project or raises what went wrong."""
+
+    def __init__(self, server: CoordinatorServer, project_path: str) -> None:
+        super().__init__(name="exec-coordinator-start", daemon=True)
+        self.server = server
+        self.project_path = project_path
+        self._project: Project | None = None
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            app = self.server.start().app
+            assert app is not None
+            self._project = app.jobs.ensure_project(self.project_path)
+        except BaseException as exc:  # handed to the caller's thread by result()
+            self._error = exc
+
+    def result(self) -> Project:
+        if self._error is not None:
+            raise self._error
+        assert self._project is not None
+        return self._project
 
 
 def default_concurrency() -> int:
