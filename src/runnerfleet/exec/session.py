@@ -29,8 +29,10 @@ _WAITING = ("created", "pending", "running", "canceling", "scheduled")
 _LOG_INTERVAL = 0.1
 # What the workers import when they take their first job; warmed up while git and the
 # coordinator start (their subprocesses leave the interpreter free).
-_WARM_UP = ("runnerfleet.build.pipeline", "runnerfleet.shells.stages", "runnerfleet.job.payload",
-            "runnerfleet.cache.adapter", "runnerfleet.executors.registry")
+# httpcore: what httpx imports when the workers' client is created (~50 ms).
+_WARM_UP = ("httpcore", "runnerfleet.build.pipeline", "runnerfleet.shells.stages",
+            "runnerfleet.job.payload", "runnerfleet.cache.adapter",
+            "runnerfleet.executors.registry")
 
 
 @dataclass
@@ -85,8 +87,8 @@ def run_exec(options: ExecOptions, out: TextIO) -> int:
         state = Path(tmp)
         # No 0.5 s wait for serve_forever's next poll when exec is done.
         server = CoordinatorServer(state / "coordinator", poll_interval=0.02)
-        starter = _Starter(server, _project_path(root))
-        workers: Workers | None = None
+        workers = Workers(state)
+        starter = _Starter(server, _project_path(root), workers)
         try:
             # The coordinator starts (SQLite schema, bare repositories) while git snapshots
             # the tree: both mostly wait on git processes.
@@ -118,18 +120,14 @@ def run_exec(options: ExecOptions, out: TextIO) -> int:
             finished = threading.Event()
             app.jobs.jobs.finish_listeners.append(lambda _job: finished.set())
             warm.join()
-            workers = Workers(runner, state,
-                              options.concurrent or min(len(jobs), default_concurrency()))
-            workers.start()
+            workers.start(runner, options.concurrent or min(len(jobs), default_concurrency()))
             printer = LogPrinter(out, [c.job.name for c in jobs], colour=options.colour)
             final = _follow(app, pipeline.id, printer, set(options.jobs), options.skip_delays,
                             finished, workers)
         finally:
-            if workers is not None:
-                workers.stop()
+            workers.stop()
             server.stop()
-            if workers is not None:
-                workers.join()
+            workers.join()
     rows = [Row(c.job.name, c.job.stage, c.job.status,
                 (c.job.finished_at - c.job.started_at)
                 if c.job.started_at and c.job.finished_at else None, c.allow_failure)
@@ -143,10 +141,11 @@ class _Starter(threading.Thread):
     """Starts the coordinator and creates the exec project in a thread; `result()` in the
     caller's thread returns the project or raises what went wrong."""
 
-    def __init__(self, server: CoordinatorServer, project_path: str) -> None:
+    def __init__(self, server: CoordinatorServer, project_path: str, workers: Workers) -> None:
         super().__init__(name="exec-coordinator-start", daemon=True)
         self.server = server
         self.project_path = project_path
+        self.workers = workers
         self._project: Project | None = None
         self._error: BaseException | None = None
 
@@ -154,7 +153,12 @@ class _Starter(threading.Thread):
         try:
             app = self.server.start().app
             assert app is not None
+            # The client's set-up is CPU; the project's bare repository waits on git.
+            client = threading.Thread(target=self.workers.prepare, args=(self.server.url,),
+                                      name="exec-client", daemon=True)
+            client.start()
             self._project = app.jobs.ensure_project(self.project_path)
+            client.join()
         except BaseException as exc:  # handed to the caller's thread by result()
             self._error = exc
 

@@ -41,8 +41,7 @@ def runner_config(url: str, token: str, executor: str, image: str | None,
 class Workers:
     """`concurrent` threads that each ask the coordinator for a job and run it to completion."""
 
-    def __init__(self, runner: RunnerConfig, state_dir: Path, concurrent: int) -> None:
-        self.runner = runner
+    def __init__(self, state_dir: Path) -> None:
         self.config_path = state_dir / "config.toml"
         self.system_id = random_system_id()
         self.clients = ClientPool(self.config_path)
@@ -56,20 +55,31 @@ class Workers:
         # Why a worker thread died; `check()` turns it into exec's error instead of a wait for
         # jobs that nobody takes.
         self.error: BaseException | None = None
-        self._threads = [threading.Thread(target=self._loop, name=f"exec-worker-{i}", daemon=True)
-                         for i in range(max(1, concurrent))]
+        self._threads: list[threading.Thread] = []
 
-    def start(self) -> None:
+    def prepare(self, url: str) -> None:
+        """Create the HTTP client for the coordinator at `url` (tens of ms: its TLS context)
+        before the runner exists, so that it can happen while the pipeline is created.
+        An unusable client is reported by `start()`, which asks for the same one again."""
+        try:
+            self.clients.get(url)
+        except RunnerfleetError:
+            log.debug("exec: client for %s not ready", url, exc_info=True)
+
+    def start(self, runner: RunnerConfig, concurrent: int) -> None:
         """Executor, runner info and client set up here, so that their errors are exec's."""
         from runnerfleet.executors import get_provider
 
-        provider = get_provider(self.runner.executor)
+        self.runner = runner
+        provider = get_provider(runner.executor)
         if provider is None:
-            raise RunnerfleetError(f"exec: unknown executor {self.runner.executor}")
+            raise RunnerfleetError(f"exec: unknown executor {runner.executor}")
         self._provider = provider
-        self._info = info_for(self.runner, provider)
-        self._client = self.clients.for_runner(self.runner)
+        self._info = info_for(runner, provider)
+        self._client = self.clients.for_runner(runner)
         (self.config_path.parent / "work").mkdir(parents=True, exist_ok=True)
+        self._threads = [threading.Thread(target=self._loop, name=f"exec-worker-{i}", daemon=True)
+                         for i in range(max(1, concurrent))]
         for thread in self._threads:
             thread.start()
 
