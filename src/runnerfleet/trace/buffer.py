@@ -43,6 +43,9 @@ class TraceStream:
             self._owner._check_open()
             if not self._owner._finished and data:
                 self._process(data, final=False, stamp_final=False)
+                # One write to the file per log write: a SIGKILLed runner's journal then has every
+                # byte it had released, not only what the last trace update read.
+                self._owner._store.flush()
         return len(data)
 
     def _process(self, data: bytes, *, final: bool, stamp_final: bool) -> None:
@@ -190,6 +193,7 @@ class TraceBuffer:
             tail = self._utf8.flush()
             if tail:
                 self._store.append(tail)
+            self._store.flush()
             self._finished = True
             self._forget_phrase_sets()
 

@@ -10,7 +10,8 @@ import zlib
 from runnerfleet.trace.colors import BOLD_YELLOW, RESET
 
 DEFAULT_OUTPUT_LIMIT = 4 * 1024 * 1024
-# Bytes gathered in memory before one write to the file (reads flush them first).
+# Bytes gathered in memory before one write to the file; `flush` (after every log write) and
+# reads write out the rest, so what a write call stored is in the file when it returns.
 _WRITE_BATCH = 256 * 1024
 # Pieces per writev call (well below the usual IOV_MAX of 1024).
 _MAX_IOV = 64
@@ -97,6 +98,11 @@ class LogStore:
         self._batch_len += len(data)
         if self._batch_len >= _WRITE_BATCH:
             self._flush_batch()
+
+    def flush(self) -> None:
+        """Write what is gathered to the file: from then on it survives the runner being killed
+        (the file is the crash journal's copy of the log)."""
+        self._flush_batch()
 
     def _flush_batch(self) -> None:
         if not self._batch:

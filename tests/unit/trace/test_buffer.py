@@ -141,3 +141,18 @@ def test_set_masked_applies_to_later_output_of_existing_streams() -> None:
         err.write(b"after s3cr3tvalue\n")
         buffer.finish()
         assert buffer.bytes_since(0) == b"before s3cr3tvalue\nafter [MASKED]\n"
+
+
+def test_every_released_byte_is_in_the_log_file_when_write_returns() -> None:
+    """The file is the crash journal's copy: a runner killed right after a write loses nothing
+    it had released (the read side would flush, so the file is read directly)."""
+    with TraceBuffer(timestamps=False) as buffer:
+        buffer.write(b"first line\n")
+        with open(buffer.path, "rb") as file:
+            assert file.read() == b"first line\n"
+        buffer.stream(2, STDERR).write(b"an error line\n")
+        buffer.println("a runner line")
+        with open(buffer.path, "rb") as file:
+            on_disk = file.read()
+        assert on_disk == buffer.bytes_since(0)
+        assert on_disk.startswith(b"first line\nan error line\n") and b"a runner line" in on_disk
