@@ -15,12 +15,18 @@ gitlab-ci-local@4.60.0 (the last version that runs on Node 20) is installed with
 so that neither pays for the user's shell profile (runnerfleet's shell executor runs each stage
 in `bash -l`, as gitlab-runner does; gitlab-ci-local runs a plain `bash`); `--user-home` keeps
 the real HOME to measure what this user sees. Prints a table; asserts nothing.
+
+`--processes` also runs each tool once per pipeline under `strace -f -e trace=execve` and
+prints the processes each started per job (all, git, shells): counts that do not depend on how
+loaded the machine is.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -125,6 +131,29 @@ def all_jobs_ran(run: Run, config: str) -> bool:
     return run.ok and all(w in run.output for w in words)
 
 
+_EXECVE = re.compile(r'^\d+ +execve\("([^"]*)", \["([^"]*)".* = 0$')
+
+
+def process_counts(argv: list[str], cwd: Path, env: dict[str, str],
+                   trace: Path) -> collections.Counter[str]:
+    """Programs started (successful execve) by `argv` and its children: all, git, shell."""
+    subprocess.run(["strace", "-f", "-qq", "-e", "trace=execve", "-e", "signal=none", "-o",
+                    str(trace), *argv], cwd=cwd, env=env, capture_output=True, check=False,
+                   timeout=600)
+    counts: collections.Counter[str] = collections.Counter()
+    for line in trace.read_text().splitlines():
+        match = _EXECVE.match(line)
+        if match is None:
+            continue
+        program = Path(match.group(1)).name
+        counts["all"] += 1
+        if program.startswith("git") or "/git-core/" in match.group(1):
+            counts["git"] += 1
+        elif program in ("bash", "sh", "dash"):
+            counts["shell"] += 1
+    return counts
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="runs of each tool (median)")
@@ -134,7 +163,11 @@ def main() -> int:
                         help="run both tools with the real HOME (its shell profile included)")
     parser.add_argument("--concurrent", type=int, default=None,
                         help="exec --concurrent (default: exec's own default, the CPU count)")
+    parser.add_argument("--processes", action="store_true",
+                        help="also count the processes each tool starts per job (strace)")
     args = parser.parse_args()
+    if args.processes and shutil.which("strace") is None:
+        sys.exit("bench: --processes needs strace on PATH")
 
     gcl = ensure_gitlab_ci_local(args.gcl_dir)
     node = subprocess.run(["node", "--version"], capture_output=True, text=True,
@@ -145,6 +178,7 @@ def main() -> int:
     tools = {"runnerfleet exec": exec_cmd, f"gitlab-ci-local {GCL_VERSION}": [str(gcl)]}
     load = os.getloadavg()
     rows: list[tuple[str, str, float, float, float, float, int]] = []
+    counted: list[tuple[str, str, int, collections.Counter[str]]] = []
     with tempfile.TemporaryDirectory(prefix="bench-exec-") as tmp:
         base = Path(tmp)
         env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
@@ -152,7 +186,7 @@ def main() -> int:
             (base / "home").mkdir()
             env["HOME"] = str(base / "home")
         env.pop("NO_COLOR", None)
-        for label, (config, _count) in PIPELINES.items():
+        for label, (config, job_count) in PIPELINES.items():
             template = make_tree(base / label.replace(" ", "-") / "template", config)
             results: dict[str, list[Run]] = {t: [] for t in tools}
             for round_no in range(args.rounds):
@@ -164,6 +198,12 @@ def main() -> int:
                     if not all_jobs_ran(run, config):
                         print(f"--- {tool} on {label} failed:\n{run.output}", file=sys.stderr)
                     results[tool].append(run)
+            if args.processes:
+                for tool in tools:
+                    tree = template.parent / f"{tool.split()[0]}-strace"
+                    shutil.copytree(template, tree, symlinks=True)
+                    counted.append((label, tool, job_count, process_counts(
+                        tools[tool], tree, env, template.parent / f"{tool.split()[0]}.strace")))
             for tool, runs in results.items():
                 good = [r for r in runs if all_jobs_ran(r, config)]
                 walls = [r.wall for r in good] or [float("nan")]
@@ -186,6 +226,12 @@ def main() -> int:
         ratio = mine[2] / theirs[2]
         verdict = "pass" if ratio <= TARGET else "MISS"
         print(f"| {label} | {ratio:.2f}x | {mine[4] / theirs[4]:.2f}x | ≤ {TARGET}x | {verdict} |")
+    if counted:
+        print("\n| pipeline | tool | processes | per job | git per job | shells per job |")
+        print("|---|---|---|---|---|---|")
+        for label, tool, jobs, counts in counted:
+            print(f"| {label} | {tool} | {counts['all']} | {counts['all'] / jobs:.1f} | "
+                  f"{counts['git'] / jobs:.1f} | {counts['shell'] / jobs:.1f} |")
     return 0
 
 
