@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -228,3 +229,17 @@ def test_exec_shell_jobs_fetch_sources_from_the_local_repository_over_file_urls(
     assert "where | repository=http" in done.stdout
     project_dir = next(x for x in done.stdout.splitlines() if "| dir=" in x).split("=", 1)[1]
     assert project_dir.endswith("/local/demo"), project_dir
+
+
+def test_exec_leaves_no_state_directory_behind(project: Path) -> None:
+    done = runnerfleet_exec(project, "build")
+    assert done.returncode == 0, done.stdout + done.stderr
+    line = next(x for x in done.stdout.splitlines() if "Initialized empty Git repository in" in x)
+    state = Path(line.split(" in ", 1)[1].split("/work/builds/", 1)[0])
+    assert state.name.startswith("runnerfleet-exec-"), line
+    # Removed by a process exec leaves running when it ends: wait for it, not for a time.
+    for _ in range(300):
+        if not state.exists():
+            break
+        time.sleep(0.1)
+    assert not state.exists()
