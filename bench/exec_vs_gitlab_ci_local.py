@@ -7,7 +7,8 @@ Both tools run a 2-job pipeline (build → test) and a 10-job pipeline (build �
 stage → deploy), shell executor, `echo` scripts, from a fresh copy of the same committed git
 tree each round, alternating which tool goes first. Wall time is the process's, from spawn to
 exit (what a developer waits for); CPU time is user+system of the process and every child it
-waited for (getrusage), a measure that depends less on how loaded the machine is.
+waited for (getrusage), a measure that depends less on how loaded the machine is (exec's
+state directory is removed by a detached `rm -rf` after exec ends: that one is not counted).
 
 gitlab-ci-local@4.60.0 (the last version that runs on Node 20) is installed with npm into
 `~/.cache/runnerfleet-bench/gitlab-ci-local-4.60.0` on first use (or `--gcl-dir`); it needs
