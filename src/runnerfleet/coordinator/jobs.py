@@ -21,6 +21,10 @@ DEFAULT_PROJECT = "runnerfleet/sandbox"
 # GitLab stops waiting for live trace chunks after this and applies the final state anyway.
 ACCEPT_TIMEOUT = 300.0
 MiB = 1 << 20
+# A trace PATCH marks its job as updated at most this often: GitLab's PATCH does not touch the
+# job at all (the runner's keep-alive PUT does), and a transaction per 1 MiB chunk would cost
+# more than the chunk's write. Far below any stuck-job timeout.
+TRACE_TOUCH_INTERVAL = 1.0
 
 
 @dataclass
@@ -65,6 +69,7 @@ class JobService:
         self.repos_root = data_dir / "repos"
         self._stop = threading.Event()
         self._housekeeper: threading.Thread | None = None
+        self._trace_touched: dict[int, float] = {}  # job → monotonic time of its last touch
 
     # -- projects ------------------------------------------------------------------------------
 
@@ -201,10 +206,20 @@ class JobService:
         token = job.token.encode()
         data = data.replace(token, b"x" * len(token))
         size = self.traces.append(job.id, start, data)
-        self.jobs.touch(job.id)
+        self._touch_for_trace(job.id)
         if size != end:
             return 416, size
         return 202, size
+
+    def _touch_for_trace(self, job_id: int) -> None:
+        now = time.monotonic()
+        last = self._trace_touched.get(job_id)
+        if last is not None and now - last < TRACE_TOUCH_INTERVAL:
+            return
+        if len(self._trace_touched) > 4096:  # finished jobs' entries: forget them all at once
+            self._trace_touched.clear()
+        self._trace_touched[job_id] = now
+        self.jobs.touch(job_id)
 
     def cancel(self, job: Job) -> Job:
         """GitLab's cancel: `canceling` when the job's runner manager can cancel gracefully."""

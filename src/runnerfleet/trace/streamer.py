@@ -7,6 +7,19 @@ successful patch touches the job with `PUT state=running` when nothing reached G
 force-send interval (30 s). `finish()` patches until GitLab holds the whole log, then sends the
 final PUT with the log's checksum and size, retrying as gitlab-runner does.
 
+One deviation, on purpose: gitlab-runner sends one patch per interval however much is waiting,
+so a job printing faster than 1 MiB per interval ends with its log still to upload (a 200 MB
+log: some 200 patches after the job, or after 10 minutes at GitLab's unwatched 60 s). GitLab's
+interval is how long new output may wait before it is sent (3 s while someone watches the log,
+60 s otherwise: gitlabhq lib/gitlab/ci/trace.rb UPDATE_FREQUENCY_*), not a minimum gap between
+requests; the API takes patches back to back, as gitlab-runner's own final flush sends them.
+So while the last patch succeeded and at least one full patch (`max_chunk`) is waiting, the
+watcher sends at once instead of waiting out the interval; smaller remainders keep the
+interval. Every patch is still at most `max_chunk` and read from the acknowledged offset, so
+memory stays bounded and a failed patch falls back to the interval (no hammering a failing
+GitLab). GitLab 18.5+ rate-limits PATCH trace (200/min per job by default): only a log growing
+faster than ~3 MiB/s can reach that, and the HTTP client waits out a 429 as gitlab-runner does.
+
 Bytes are only ever read from the buffer at the acknowledged offset, so a failed or refused
 patch is simply sent again: nothing is lost, duplicated or reordered.
 """
@@ -53,6 +66,10 @@ ACCEPT_WAIT_LIMIT = 10 * 60.0
 # request and response objects form reference cycles that keep the body alive until the cyclic
 # collector runs, so a long final upload would otherwise hold dozens of 1 MiB bodies.
 COLLECT_AFTER_PATCH = 256 * 1024
+
+# How often the watcher looks, between its ticks, whether a full patch is waiting (real clock
+# only): at 200 MB/s a job writes 1 MiB in ~5 ms, so this only bounds the first patch's delay.
+BACKLOG_POLL = 0.05
 
 CANCEL_GRACEFUL = "canceling"
 CANCEL_ABORT = "abort"
@@ -206,6 +223,7 @@ class TraceStreamer:
         self._abort_notified = False
         self._ahead_probed = False  # rewound once to learn GitLab's real length
         self._ahead_logged = False
+        self._last_patch_ok = True  # a backlog is sent early only after a successful patch
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._final: FinalResult | None = None
@@ -290,13 +308,34 @@ class TraceStreamer:
         else:
             time.sleep(seconds)
 
+    def _backlog_full(self) -> bool:
+        """A full patch is waiting and the last patch went through: send without waiting."""
+        with self._lock:
+            if not self._last_patch_ok:
+                return False
+            sent = self._sent
+        return self._buffer.size() - sent >= self._max_chunk
+
     def _wait_tick(self) -> bool:
-        """Wait one update interval; False when the streamer was stopped meanwhile."""
+        """Wait one update interval, or less when a full patch is waiting (see the module doc).
+
+        False when the streamer was stopped meanwhile.
+        """
+        if self._stop.is_set():
+            return False
+        if self._backlog_full():
+            return True
         interval = self.update_interval
         if self._sleep is not None:
             self._sleep(interval)
             return not self._stop.is_set()
-        return not self._stop.wait(interval)
+        deadline = time.monotonic() + interval
+        while (left := deadline - time.monotonic()) > 0:
+            if self._stop.wait(min(left, BACKLOG_POLL)):
+                return False
+            if self._backlog_full():
+                return True
+        return True
 
     def _watch(self) -> None:
         try:
@@ -365,6 +404,7 @@ class TraceStreamer:
         except ValueError as exc:
             log.error("Failed to read trace buffer bytes: %s", exc,
                       extra=fields(job=self.job_id, offset=offset))
+            self._patch_failed()
             return PatchOutcome.FAILED, None
         if not data:
             return PatchOutcome.NOTHING, None
@@ -373,19 +413,25 @@ class TraceStreamer:
                                  debug_trace=self._debug_trace)
         except (TransportError, ApiError) as exc:
             log.warning("Appending trace to coordinator... error: %s", exc, extra=self._fields)
+            self._patch_failed()
             return PatchOutcome.FAILED, None
         finally:
             if len(data) >= COLLECT_AFTER_PATCH:
                 del data
                 gc.collect(1)
         self._set_interval(result.update_interval)
-        if result.ok or result.range_mismatch:
-            with self._lock:
+        with self._lock:
+            self._last_patch_ok = result.ok
+            if result.ok or result.range_mismatch:
                 self._sent = result.sent_until
                 self._sent_time = self._clock()
                 if result.ok:
                     self._ahead_probed = False
         return patch_outcome(result), result
+
+    def _patch_failed(self) -> None:
+        with self._lock:
+            self._last_patch_ok = False
 
     def _ahead(self, claimed: int, size: int) -> tuple[PatchOutcome, TracePatch | None]:
         """GitLab's `Range` named more bytes than the runner wrote.
