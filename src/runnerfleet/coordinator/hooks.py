@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from runnerfleet.coordinator.tokens import shorten_token
 from runnerfleet.coordinator.web import Request, Response
@@ -92,32 +93,62 @@ def mask_json(value: Any) -> Any:
     return value
 
 
-class RequestLog:
-    """The last REQUEST_LOG_SIZE API requests, oldest first."""
+class _Recorded(NamedTuple):
+    """What `RequestLog.record` keeps of one request, turned into its log entry on demand."""
 
-    def __init__(self) -> None:
-        self._entries: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
-        self._lock = threading.Lock()
+    method: str
+    path: str
+    query_string: str
+    headers: dict[str, str]
+    json_body: bytes
+    status: int | None
+    at: float
+    request_id: str | None
 
-    def record(self, request: Request, response: Response | None) -> None:
-        """Log one API request; `response` None means the connection was dropped (a fault)."""
+    def entry(self) -> dict[str, Any]:
+        request = Request(self.method, self.path, self.query_string, self.headers,
+                          self.json_body, "")
         query = {
             k: (shorten_token(v) if k in _SECRET_KEYS and isinstance(v, str) else v)
             for k, v in request.query.items()
         }
-        entry = {
-            "method": request.method,
-            "path": request.path,
+        stamp = datetime.fromtimestamp(self.at, tz=UTC)
+        return {
+            "method": self.method,
+            "path": self.path,
             "query": query,
-            "status": response.status if response is not None else None,
-            "time": datetime.now(tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "headers": {k: mask_header(k, v) for k, v in request.headers.items()},
+            "status": self.status,
+            "time": stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "headers": {k: mask_header(k, v) for k, v in self.headers.items()},
             "json": mask_json(request.json_body()),
-            "request_id": response.header("X-Request-Id") if response is not None else None,
+            "request_id": self.request_id,
         }
+
+
+class RequestLog:
+    """The last REQUEST_LOG_SIZE API requests, oldest first.
+
+    `record` runs on every API request and only keeps references (the body only when it is
+    JSON: never a trace chunk); masking, JSON parsing and time formatting happen in `entries`,
+    which tests and benchmarks call rarely.
+    """
+
+    def __init__(self) -> None:
+        self._entries: deque[_Recorded] = deque(maxlen=REQUEST_LOG_SIZE)
+        self._lock = threading.Lock()
+
+    def record(self, request: Request, response: Response | None) -> None:
+        """Log one API request; `response` None means the connection was dropped (a fault)."""
+        recorded = _Recorded(
+            request.method, request.path, request.query_string, dict(request.headers),
+            request.body if request.body and "json" in request.content_type else b"",
+            response.status if response is not None else None, time.time(),
+            response.header("X-Request-Id") if response is not None else None,
+        )
         with self._lock:
-            self._entries.append(entry)
+            self._entries.append(recorded)
 
     def entries(self) -> list[dict[str, Any]]:
         with self._lock:
-            return list(self._entries)
+            recorded = list(self._entries)
+        return [r.entry() for r in recorded]

@@ -71,8 +71,8 @@ def register(router: Router, app: Coordinator) -> None:
             raise HttpError(message(403, "403 Forbidden - Job is not processing on runner",
                                     {"Job-Status": job.status}))
         # `job.runner&.heartbeat`: the runner may have been deleted meanwhile.
-        if job.runner_id is not None and service.jobs.runner_exists(job.runner_id):
-            store.heartbeat(job.runner_id, ip_address=ip, system_xid=job.system_xid)
+        if job.runner_id is not None:
+            store.job_heartbeat(job.runner_id, ip_address=ip, system_xid=job.system_xid)
         return job
 
     def job_token(req: Request, params: dict[str, Any]) -> str:

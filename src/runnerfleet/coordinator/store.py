@@ -578,6 +578,37 @@ class Store:
             ).fetchone()
             return _manager_from_row(row)
 
+    def job_heartbeat(self, runner_id: int, *, ip_address: str | None,
+                      system_xid: str | None) -> bool:
+        """`job.runner&.heartbeat` of a job call: what `heartbeat` without info records.
+
+        False when the runner row is gone (deleted while its job runs): nothing is written.
+        Two statements in one transaction (job calls are most of the API traffic); the
+        manager's info is left as it is, as `heartbeat` merges an empty info.
+        """
+        now = time.time()
+        with self.transaction() as db:
+            cur = db.execute(
+                "UPDATE runners SET contacted_at = ?, ip_address = ? WHERE id = ?",
+                (now, ip_address, runner_id),
+            )
+            if cur.rowcount == 0:
+                return False
+            if system_xid is None:
+                return True
+            cur = db.execute(
+                "UPDATE runner_managers SET ip_address = ?, contacted_at = ?"
+                " WHERE runner_id = ? AND system_xid = ?",
+                (ip_address, now, runner_id, system_xid),
+            )
+            if cur.rowcount == 0:
+                db.execute(
+                    "INSERT INTO runner_managers (runner_id, system_xid, info, ip_address,"
+                    " contacted_at, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (runner_id, system_xid, "{}", ip_address, now, now),
+                )
+        return True
+
     def managers(self, runner_id: int) -> list[RunnerManager]:
         with self.transaction() as db:
             rows = db.execute(
