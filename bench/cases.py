@@ -174,9 +174,11 @@ def trace(tmp: Path, megabytes: int) -> list[Row]:
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
         cpu_before = cpu_seconds(runner.pid)
+        coordinator_cpu_before = cpu_seconds(c.proc.pid)
         job_id = c.enqueue([job_script])
         row = c.wait_final(job_id, patience=1800, poll=0.05)
         cpu = cpu_seconds(runner.pid) - cpu_before
+        coordinator_cpu = cpu_seconds(c.proc.pid) - coordinator_cpu_before
         stop.set()
         sampler.join()
         if row["status"] != "success":
@@ -209,7 +211,8 @@ def trace(tmp: Path, megabytes: int) -> list[Row]:
     upload = puts["success"] - min(patches) if patches else 0.0
     ended = float(ended_file.read_text())
     during = sum(1 for t in patches if t <= ended)
-    note = (f"{logged / 1e6:.0f} MB logged; runner CPU {cpu:.2f} s; {len(patches)} PATCHes "
+    note = (f"{logged / 1e6:.0f} MB logged; runner CPU {cpu:.2f} s, coordinator CPU "
+            f"{coordinator_cpu:.2f} s; {len(patches)} PATCHes "
             f"({during} while the job ran, {len(patches) - during} after), "
             f"first PATCH → final PUT {upload:.2f} s, job end → final PUT "
             f"{puts['success'] - ended:.2f} s")

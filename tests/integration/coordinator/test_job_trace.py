@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 
@@ -94,3 +96,29 @@ def test_trace_token_may_come_from_the_query(coordinator: RunningCoordinator,
     r = api.patch(f"/jobs/{p['id']}/trace", params={"token": p["token"]}, content=b"q",
                   headers={"Content-Range": "0-0"})
     assert r.status_code == 202
+
+
+def test_the_stored_checksum_covers_exactly_the_stored_bytes_also_after_a_restart(
+    tmp_path: Path, start: Callable[..., RunningCoordinator]
+) -> None:
+    data_dir = tmp_path / "state"
+    first = start("--long-poll-timeout", "0", data_dir=data_dir)
+    with httpx.Client(base_url=first.url + "/api/v4", trust_env=False) as api:
+        p = take_job(first, api)
+        assert patch(api, p, b"one\n", 0).status_code == 202
+        assert patch(api, p, b"refused\n", 99).status_code == 416  # not stored
+        assert patch(api, p, f"token {p['token']}\n".encode(), 4).status_code == 202
+        stored = job(first, p["id"])
+        log = f"one\ntoken {'x' * len(p['token'])}\n".encode()
+        assert stored["trace"].encode() == log
+        assert stored["trace_checksum"] == f"crc32:{zlib.crc32(log):08x}"
+    first.stop()
+
+    second = start("--long-poll-timeout", "0", data_dir=data_dir)
+    with httpx.Client(base_url=second.url + "/api/v4", trust_env=False) as api:
+        assert patch(api, p, b"two\n", len(log)).status_code == 202
+        assert put(api, p, state="success").status_code == 200
+        stored = job(second, p["id"])
+        whole = log + b"two\n"
+        assert stored["trace"].encode() == whole
+        assert stored["trace_checksum"] == f"crc32:{zlib.crc32(whole):08x}"

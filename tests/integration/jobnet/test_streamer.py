@@ -6,6 +6,7 @@ import itertools
 import logging
 import random
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -421,3 +422,48 @@ def test_a_masked_value_split_across_writes_and_chunks_never_reaches_gitlab(
     for fragment in ("s3cr", "3t-Val", "ue-4711", "4711"):
         assert fragment not in trace
     _assert_gitlab_has_the_log(setup, job_id, buffer, "success")
+
+
+def test_a_backlog_of_full_patches_is_sent_while_the_job_runs_without_waiting_the_interval(
+    setup: Setup, buffers: Callable[..., TraceBuffer]
+) -> None:
+    job_id, token = _take_job(setup)
+    buffer = buffers(timestamps=False)
+    buffer.write(b"x" * (3 * MIB + MIB // 2 - 1) + b"\n")
+    # A 10-minute interval and the real clock: only the early sending can move the log now.
+    streamer = TraceStreamer(setup.client, job_id, token, buffer, info=setup.info,
+                             on_cancel=Cancels(), update_interval=600.0)
+    streamer.start()
+    wait_for(lambda: streamer.sent_offset == 3 * MIB, "three full patches before the interval")
+    # Less than a full patch is left: it waits for the interval (or, here, the final flush).
+    assert [(s, e) for s, e, _ in _patch_ranges(setup, job_id)] == [
+        (0, MIB - 1), (MIB, 2 * MIB - 1), (2 * MIB, 3 * MIB - 1)]
+    streamer.finish("success")
+    _assert_gitlab_has_the_log(setup, job_id, buffer, "success")
+    assert _patch_ranges(setup, job_id)[-1][:2] == (3 * MIB, buffer.size() - 1)
+
+
+def test_a_failing_patch_falls_back_to_the_interval_even_with_a_backlog(
+    setup: Setup, buffers: Callable[..., TraceBuffer]
+) -> None:
+    job_id, token = _take_job(setup)
+    buffer = buffers(timestamps=False)
+    buffer.write(b"y" * (4 * MIB - 1) + b"\n")
+    setup.admin.fault(f"jobs/{job_id}/trace", status=500, count=2)
+    acknowledged_at_pauses: list[tuple[float, int]] = []
+
+    def pause(seconds: float) -> None:
+        acknowledged_at_pauses.append((seconds, streamer.sent_offset))
+        time.sleep(0.005)
+
+    streamer = TraceStreamer(setup.client, job_id, token, buffer, info=setup.info,
+                             on_cancel=Cancels(), sleep=pause)
+    streamer.start()
+    wait_for(lambda: streamer.sent_offset == buffer.size(), "the whole backlog")
+    streamer.finish("success")
+    _assert_gitlab_has_the_log(setup, job_id, buffer, "success")
+    statuses = [status for _, _, status in _patch_ranges(setup, job_id)]
+    assert statuses == [500, 500, 202, 202, 202, 202]
+    # One interval pause after each failed patch; none between the full patches that followed.
+    before_all_sent = [p for p in acknowledged_at_pauses if p[1] < buffer.size()]
+    assert before_all_sent == [(3.0, 0), (3.0, 0)]
