@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import docker
 import pytest
 
 from runnerfleet.executors.docker import DockerExecutorProvider, KillTimeouts
@@ -34,3 +36,20 @@ def provider(docker_ready: None) -> Iterator[DockerExecutorProvider]:
 @pytest.fixture
 def world(tmp_path: Path) -> World:
     return make_world(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def no_kept_checkout() -> Iterator[None]:
+    """Every test starts without a kept builds dir and leaves none: GIT_STRATEGY=fetch keeps the
+    checkout in a per-project volume of the runner (as gitlab-runner), and the in-process tests
+    share one runner token (volumes still in use are left to their job)."""
+    yield
+    with contextlib.suppress(docker.errors.DockerException):
+        client = docker.from_env()
+        try:
+            for volume in client.volumes.list(filters={"label": [
+                    "com.runnerfleet.type=cache", "com.runnerfleet.destination=/builds"]}):
+                with contextlib.suppress(docker.errors.APIError):
+                    volume.remove(force=True)
+        finally:
+            client.close()

@@ -61,16 +61,30 @@ def test_the_image_entrypoint_wraps_the_script_unless_the_job_overrides_it(
     assert "prepared=no\n" in log
 
 
-def test_the_build_directory_is_shared_by_helper_and_build_container_and_per_job(
+def test_the_build_directory_is_shared_by_helper_and_build_container_and_per_job_with_clone(
         world: World, provider: DockerExecutorProvider) -> None:
+    clone = [{"key": "GIT_STRATEGY", "value": "clone"}]
     script = ["ls", "echo made-by-job > built.txt", "cat built.txt"]
-    first, log = run_docker_job(world, provider, script)
+    first, log = run_docker_job(world, provider, script, variables=clone)
     assert first.state == "success", log
     assert "README\n" in log and "made-by-job\n" in log
-    # A new job starts from an empty builds volume: the checkout is fresh again.
-    second, log = run_docker_job(world, provider, ["test ! -e built.txt && echo fresh-volume"])
+    # With clone a new job starts from an empty builds volume: the checkout is fresh again.
+    second, log = run_docker_job(world, provider, ["test ! -e built.txt && echo fresh-volume"],
+                                 variables=clone)
     assert second.state == "success", log
     assert "Created fresh repository." in log and "fresh-volume\n" in log
+
+
+def test_with_fetch_the_next_job_fetches_into_the_kept_checkout(
+        world: World, provider: DockerExecutorProvider) -> None:
+    fetch = [{"key": "GIT_STRATEGY", "value": "fetch"}]
+    first, log = run_docker_job(world, provider, ["git rev-parse --git-dir"], variables=fetch)
+    assert first.state == "success", log
+    assert "Created fresh repository." in log
+    second, log = run_docker_job(world, provider, ["cat README"], variables=fetch)
+    assert second.state == "success", log
+    assert "Reinitialized existing Git repository" in log and "Created fresh repository." not in log
+    assert job_resources(4242) == NOTHING_LEFT  # the kept volume is the project's, not the job's
 
 
 def test_a_script_larger_than_the_socket_buffers_goes_through_stdin(

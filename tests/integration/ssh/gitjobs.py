@@ -169,6 +169,8 @@ class RemoteSide:
     processes: Callable[[], list[str]]
     # The job timeout of the timeout job: it covers preparing too (booting a VM), as in gitlab-runner.
     timeout: int = 5
+    # gitlab-runner's SSH-based executors report x/crypto/ssh's text for the exit status.
+    failure_line: str = "ERROR: Job failed: Process exited with status 3"
 
 
 def _wait_gone(remote: RemoteSide, fragment: str) -> None:
@@ -241,9 +243,8 @@ def run_job_set(fleet: BridgeFleet, remote: RemoteSide, local_tag: str = "local"
     outcome = (failed["status"], failed["failure_reason"], failed["exit_code"])
     assert outcome == ("failed", "script_failure", 3), failed["trace"]
     trace = plain(failed["trace"])
-    # gitlab-runner's SSH-based executors report x/crypto/ssh's text for the exit status.
     assert "after script ran with failed" in trace, trace
-    assert "ERROR: Job failed: Process exited with status 3" in trace, trace
+    assert remote.failure_line in trace, trace
 
     # Canceled in GitLab: the remote script is killed.
     job_id = fleet.enqueue(tag, "echo started", "sleep 3001")

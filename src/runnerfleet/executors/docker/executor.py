@@ -109,6 +109,13 @@ def _variables(runner: RunnerConfig, payload: JobPayload | None) -> JobVariables
     return variables.expanded()
 
 
+def _git_strategy(payload: JobPayload | None, variables: JobVariables) -> str:
+    """GIT_STRATEGY as get_sources applies it (an invalid value falls back to the default)."""
+    default = "fetch" if payload is not None and payload.allow_git_fetch else "clone"
+    value = variables.get("GIT_STRATEGY") or ""
+    return value if value in ("clone", "fetch", "none", "empty") else default
+
+
 def needs_helper(runner: RunnerConfig, payload: JobPayload | None, variables: JobVariables) -> bool:
     """Whether a helper stage of the job has real work (git, cache, artifacts, file variables, hooks).
 
@@ -219,7 +226,11 @@ class DockerExecutor:
         builds_dir = runner.builds_dir or DEFAULT_BUILDS_DIR
         cache_dir = runner.cache_dir or DEFAULT_CACHE_DIR
         project_id = payload.job_info.project_id if payload is not None else 0
-        binds = self._volumes(cfg, res, runner.short_token or "runner", project_id, builds_dir)
+        # As gitlab-runner: with GIT_STRATEGY=fetch the builds dir is a cache volume kept per
+        # project and concurrency slot, so the next job fetches into the same checkout.
+        fetch = _git_strategy(payload, variables) == "fetch"
+        binds = self._volumes(cfg, res, runner.short_token or "runner", project_id, builds_dir,
+                              keep_builds=(ctx.concurrent_project_id if fetch else None))
         mounts = Mounts(binds=tuple(binds))
 
         network, links_to_services = self._network(cfg, res, ctx)
@@ -365,15 +376,31 @@ class DockerExecutor:
         return list(entrypoint)
 
     def _volumes(self, cfg: DockerConfig, res: JobResources, short: str, project_id: int,
-                 builds_dir: str) -> list[str]:
+                 builds_dir: str, keep_builds: int | None = None) -> list[str]:
+        """`keep_builds`: the concurrent project id when the builds dir is kept between jobs."""
         specs = [parse_volume(v, i) for i, v in enumerate(cfg.volumes)]
         daemon = res.daemon
-        with res.creating():
-            builds_volume = daemon.create_volume(f"{res.prefix}-builds", res.labels(L.BUILDS_VOLUME),
-                                                 cfg.volume_driver, cfg.volume_driver_ops)
-        res.volumes.append(builds_volume)
         binds: list[str] = []
-        if not any(s.destination == builds_dir.rstrip("/") for s in specs):
+        if any(s.destination == builds_dir.rstrip("/") for s in specs):
+            pass  # the user's own volume holds the builds
+        elif keep_builds is not None and not cfg.disable_cache:
+            destination = builds_dir.rstrip("/") or "/"
+            if cfg.cache_dir:
+                binds.append(bind(cache_host_dir(cfg.cache_dir, short, project_id, destination,
+                                                 concurrent=keep_builds), builds_dir))
+            else:
+                name = cache_volume_name(short, project_id, destination, concurrent=keep_builds)
+                with contextlib.suppress(DockerDaemonError):  # another job may be making it
+                    daemon.create_volume(name, {L.MANAGED: "true", L.TYPE: L.CACHE,
+                                                L.DESTINATION: destination,
+                                                L.PROJECT_ID: str(project_id), L.RUNNER_TOKEN: short},
+                                         cfg.volume_driver, cfg.volume_driver_ops)
+                binds.append(bind(name, builds_dir))
+        else:
+            with res.creating():
+                builds_volume = daemon.create_volume(f"{res.prefix}-builds", res.labels(L.BUILDS_VOLUME),
+                                                     cfg.volume_driver, cfg.volume_driver_ops)
+            res.volumes.append(builds_volume)
             binds.append(bind(builds_volume, builds_dir))
         for spec in specs:
             if not spec.is_cache:

@@ -60,13 +60,23 @@ def cache_key(destination: str) -> str:
     return hashlib.md5(destination.encode()).hexdigest()
 
 
-def cache_volume_name(short_token: str, project_id: int, destination: str) -> str:
-    """The per-project named volume for a `"/path"` entry (the same for every job of the project)."""
-    return f"runnerfleet-{short_token}-project-{project_id}-cache-{cache_key(destination)}"
+def _unique_name(short_token: str, project_id: int, concurrent: int | None) -> str:
+    # gitlab-runner's unique name has the concurrency slot: concurrent jobs of one project never
+    # share a kept builds dir.
+    slot = "" if concurrent is None else f"-concurrent-{concurrent}"
+    return f"runnerfleet-{short_token}-project-{project_id}{slot}"
 
 
-def cache_host_dir(cache_dir: str, short_token: str, project_id: int, destination: str) -> str:
-    return os.path.join(cache_dir, f"runnerfleet-{short_token}-project-{project_id}", cache_key(destination))
+def cache_volume_name(short_token: str, project_id: int, destination: str, *,
+                      concurrent: int | None = None) -> str:
+    """The per-project named volume for a `"/path"` entry (the same for every job of the project,
+    or of its concurrency slot with `concurrent`)."""
+    return f"{_unique_name(short_token, project_id, concurrent)}-cache-{cache_key(destination)}"
+
+
+def cache_host_dir(cache_dir: str, short_token: str, project_id: int, destination: str, *,
+                   concurrent: int | None = None) -> str:
+    return os.path.join(cache_dir, _unique_name(short_token, project_id, concurrent), cache_key(destination))
 
 
 def bind(source: str, destination: str, mode: str = "") -> str:
