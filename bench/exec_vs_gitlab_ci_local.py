@@ -30,6 +30,7 @@ import os
 import re
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -138,13 +139,18 @@ _EXECVE = re.compile(r'^\d+ +execve\("([^"]*)", \["([^"]*)".* = 0$')
 def process_counts(argv: list[str], cwd: Path, env: dict[str, str],
                    trace: Path) -> collections.Counter[str]:
     """Programs started (successful execve) by `argv` and its children: all, git, shell."""
+    # Own process group: a run that does not end is killed with everything it started.
+    proc = subprocess.Popen(["strace", "-f", "-qq", "-e", "trace=execve", "-e", "signal=none",
+                             "-o", str(trace), *argv], cwd=cwd, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
     try:
-        subprocess.run(["strace", "-f", "-qq", "-e", "trace=execve", "-e", "signal=none", "-o",
-                        str(trace), *argv], cwd=cwd, env=env, capture_output=True, check=False,
-                       timeout=300)
+        proc.wait(timeout=300)
     except subprocess.TimeoutExpired:
-        # Counted up to here; the table says the run did not end.
-        print(f"bench: {' '.join(argv)} under strace did not end within 300 s", file=sys.stderr)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        print(f"bench: {' '.join(argv)} under strace did not end within 300 s (killed; "
+              "counted up to there)", file=sys.stderr)
     counts: collections.Counter[str] = collections.Counter()
     for line in trace.read_text().splitlines():
         match = _EXECVE.match(line)
