@@ -132,12 +132,16 @@ def wait_for_services(
     """
     if timeout < 0:
         return
+    # Probe threads create their containers under this lock and not after `stopped`: once the
+    # wait gives up, every probe container that exists is in the job's resources, so the job's
+    # cleanup removes it (a probe created after the cleanup would be left behind).
+    probes = _Probes()
     threads = []
     for service in services:
         if not service.ports:
             continue
         thread = threading.Thread(target=_wait_one, daemon=True, args=(
-            daemon, service, helper_image, network, timeout, trace, make_container))
+            daemon, service, helper_image, network, timeout, trace, make_container, probes))
         threads.append(thread)
     if not threads:
         return
@@ -148,27 +152,46 @@ def wait_for_services(
     for thread in threads:
         while thread.is_alive() and time.monotonic() < give_up:
             if cancel_event is not None and cancel_event.is_set():
+                probes.stop()
                 raise BuildError("canceled while waiting for services",
                                  failure_reason=FailureReason.JOB_CANCELED)
             if deadline is not None and time.monotonic() >= deadline:
+                probes.stop()
                 raise BuildError("prepare timeout: the job's time ran out while waiting for services",
                                  failure_reason=FailureReason.JOB_EXECUTION_TIMEOUT)
             thread.join(_WAIT_POLL)
+    probes.stop()  # probes still running past `give_up` report nothing more
+
+
+class _Probes:
+    """Whether the health wait still wants probes, and the lock their creation holds."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.stopped = False
+
+    def stop(self) -> None:
+        with self.lock:
+            self.stopped = True
 
 
 def _wait_one(daemon: Daemon, service: StartedService, helper_image: str, network: str, timeout: int,
-              trace: TraceBuffer, make_container: Callable[[StartedService, dict[str, Any]], str]) -> None:
+              trace: TraceBuffer, make_container: Callable[[StartedService, dict[str, Any]], str],
+              probes: _Probes) -> None:
     error = ""
     probe_logs = ""
     try:
         address = _address(daemon, service.container, network)
         if not address:
             raise DockerDaemonError(f"service {service.name} has no IP address")
-        probe = make_container(service, {
-            "Image": helper_image,
-            "Entrypoint": ["bash", "-c"],
-            "Cmd": [_probe_script(address, service.ports, timeout)],
-        })
+        with probes.lock:
+            if probes.stopped:
+                return
+            probe = make_container(service, {
+                "Image": helper_image,
+                "Entrypoint": ["bash", "-c"],
+                "Cmd": [_probe_script(address, service.ports, timeout)],
+            })
         daemon.start(probe)
         code = daemon.wait(probe, timeout=timeout + 30)
         if code != 0:
@@ -177,7 +200,7 @@ def _wait_one(daemon: Daemon, service: StartedService, helper_image: str, networ
             error = f'service "{service.spec.name}" health check: {reason}'
     except DockerDaemonError as exc:
         error = f"service \"{service.spec.name}\" health check: {exc}"
-    if not error:
+    if not error or probes.stopped:  # a wait given up (cancel, timeout) reports nothing more
         return
     try:
         service_logs = daemon.logs(service.container)
