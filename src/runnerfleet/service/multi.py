@@ -12,6 +12,7 @@ signal during a shutdown exits at once with 1.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import queue
@@ -399,6 +400,10 @@ class RunService:
         self.install_signals()
         try:
             self.start()
+            # Everything built so far (imports, config, clients) lives as long as the process:
+            # out of the collector's sight, the full collections that job garbage triggers
+            # do not walk it again and again.
+            gc.freeze()
             return self.serve()
         finally:
             self.close()
