@@ -123,6 +123,20 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
                                                       if isinstance(a, BaseException))])
 
 
+_DEFAULT_HEADERS: httpx.Headers | None = None
+_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100, keepalive_expiry=5.0)
+
+
+def _default_headers() -> httpx.Headers:
+    """The headers an httpx Client adds to every request (Accept, Accept-Encoding, Connection,
+    User-Agent), read once from a Client that never opens a connection."""
+    global _DEFAULT_HEADERS
+    if _DEFAULT_HEADERS is None:
+        with httpx.Client(transport=httpx.BaseTransport()) as probe:
+            _DEFAULT_HEADERS = httpx.Headers(probe.headers)
+    return _DEFAULT_HEADERS
+
+
 class Transport:
     """One httpx client for one GitLab base URL; `send` returns a response or raises TransportError."""
 
@@ -154,22 +168,29 @@ class Transport:
                     f"{self.proxy.source} to e.g. http://proxy.example.com:3128",
                     url=base_url,
                 )
+        self._timeout = httpx.Timeout(timeout, connect=min(timeout, 30.0)).as_dict()
         self.files = find_tls_files(self.host, tls, self.env)
         self._snapshot = self.files.snapshot()
         self._client = self._build()
 
-    def _build(self) -> httpx.Client:
+    def _build(self) -> httpx.HTTPTransport:
         verify: ssl.SSLContext | bool = (
             build_ssl_context(self.files, self.base_url) if self.https else True
         )
         try:
-            return httpx.Client(
+            # httpx's transport without its Client: requests go straight to the connection
+            # pool, without the Client's per-request URL/header merging, cookie jar and
+            # redirect/auth loops (none of which a GitLab API call uses: no redirects are
+            # followed and, as in gitlab-runner, no cookies are kept).
+            return httpx.HTTPTransport(
                 verify=verify,
                 proxy=httpx.Proxy(self.proxy.url) if self.proxy else None,
                 # The proxy and CA rules are ours (Go's); httpx must not apply its own env rules.
                 trust_env=False,
-                timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 30.0)),
-                follow_redirects=False,
+                # Every connection may stay alive: the pool never closes a surplus idle one,
+                # which could be one it has just handed to a waiting request of another
+                # worker (httpcore: the request then fails with EBADF or hangs).
+                limits=_LIMITS,
             )
         except (ImportError, ValueError, httpx.InvalidURL) as exc:
             # A socks5:// proxy needs the optional socksio package; a malformed value is unusable.
@@ -202,12 +223,21 @@ class Transport:
         """One HTTP exchange; a 407 from the proxy and every failure to get an answer raise."""
         if self.https:
             self._refresh()
-        request = self._client.build_request(
-            method, url, headers=dict(headers), content=content,
+        merged = httpx.Headers(_default_headers())
+        merged.update(headers)
+        request = httpx.Request(
+            method, url, headers=merged, content=content,
             params=dict(params) if params else None,
+            extensions={"timeout": self._timeout},
         )
         try:
-            response = self._client.send(request)
+            response = self._client.handle_request(request)
+            response.request = request
+            try:
+                response.read()
+            except BaseException:
+                response.close()
+                raise
         except httpx.HTTPError as exc:
             raise self._translate(exc, method, url) from None
         if response.status_code == 407 and self.proxy is not None:
