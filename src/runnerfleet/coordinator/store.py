@@ -550,7 +550,8 @@ class Store:
             )
             if creation_finished:
                 db.execute(
-                    "UPDATE runners SET creation_state = 'finished' WHERE id = ?", (runner_id,)
+                    "UPDATE runners SET creation_state = 'finished'"
+                    " WHERE id = ? AND creation_state != 'finished'", (runner_id,)
                 )
             if system_xid is None:
                 return None
@@ -567,11 +568,16 @@ class Store:
             else:
                 merged = dict(json.loads(existing["info"]))
                 merged.update(info or {})
+                info_text = json.dumps(merged)
                 db.execute(
                     "UPDATE runner_managers SET info = ?, ip_address = ?, contacted_at = ?"
                     " WHERE id = ?",
-                    (json.dumps(merged), ip_address, now, existing["id"]),
+                    (info_text, ip_address, now, existing["id"]),
                 )
+                # The row as just written, without reading it back (every job request).
+                updated: dict[str, Any] = dict(zip(existing.keys(), existing, strict=True))
+                updated.update(info=info_text, ip_address=ip_address, contacted_at=now)
+                return _manager_from_row(updated)  # type: ignore[arg-type]
             row = db.execute(
                 "SELECT * FROM runner_managers WHERE runner_id = ? AND system_xid = ?",
                 (runner_id, system_xid),
