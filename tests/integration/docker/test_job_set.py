@@ -8,6 +8,8 @@ cancel and timeout leave no process and no container.
 
 from __future__ import annotations
 
+import contextlib
+
 import docker
 import pytest
 
@@ -55,5 +57,6 @@ def test_the_shell_executors_job_set_passes_in_containers_through_the_coordinato
         client = docker.from_env()
         for volume in client.volumes.list(
                 filters={"label": f"com.runnerfleet.runner.short_token={shorten_token(token)}"}):
-            volume.remove(force=True)
+            with contextlib.suppress(docker.errors.APIError):  # still used by a failed job's container
+                volume.remove(force=True)
         client.close()
