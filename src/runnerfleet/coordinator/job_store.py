@@ -10,12 +10,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runnerfleet.coordinator import tokens
-from runnerfleet.coordinator.store import Store
+from runnerfleet.coordinator.store import Store, from_row
 
 # Job statuses in which the job token works (GitLab's "executing" statuses).
 EXECUTING = ("running", "canceling")
 FINISHED = ("success", "failed", "canceled")
 _PAGE = 16  # pending jobs read at a time while a runner picks one
+# Columns of `jobs` stored as JSON text and as 0/1 (what `from_row` decodes for a `Job`).
+JOB_JSON_COLUMNS = ("tag_list", "spec", "pending_state", "updates")
+JOB_BOOL_COLUMNS = ("protected", "debug_trace")
 
 
 @dataclass
@@ -66,38 +69,7 @@ class Job:
 
 
 def _job(row: sqlite3.Row) -> Job:
-    return Job(
-        id=row["id"],
-        pipeline_id=row["pipeline_id"],
-        project_id=row["project_id"],
-        name=row["name"],
-        stage=row["stage"],
-        ref=row["ref"],
-        ref_type=row["ref_type"],
-        protected=bool(row["protected"]),
-        sha=row["sha"],
-        before_sha=row["before_sha"],
-        tag_list=list(json.loads(row["tag_list"])),
-        timeout=row["timeout"],
-        spec=dict(json.loads(row["spec"])),
-        token=row["token"],
-        status=row["status"],
-        failure_reason=row["failure_reason"],
-        exit_code=row["exit_code"],
-        runner_id=row["runner_id"],
-        runner_manager_id=row["runner_manager_id"],
-        system_xid=row["system_xid"],
-        debug_trace=bool(row["debug_trace"]),
-        output_checksum=row["output_checksum"],
-        output_bytesize=row["output_bytesize"],
-        pending_state=json.loads(row["pending_state"]) if row["pending_state"] else None,
-        pending_state_at=row["pending_state_at"],
-        updates=list(json.loads(row["updates"])),
-        created_at=row["created_at"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-        updated_at=row["updated_at"],
-    )
+    return from_row(Job, row, json_columns=JOB_JSON_COLUMNS, bool_columns=JOB_BOOL_COLUMNS)
 
 
 class JobStore:

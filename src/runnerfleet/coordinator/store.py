@@ -226,23 +226,37 @@ RUNNER_ATTRIBUTES = (
 
 
 _Row = TypeVar("_Row")
+_PLAIN, _JSON, _BOOL = 0, 1, 2
+# (cls, the row's column names, json_columns, bool_columns) → (field, kind) per field with a
+# column: the dataclass introspection runs once per query shape, not per row (rows are decoded
+# on the request hot path).
+_PLANS: dict[tuple[Any, ...], tuple[tuple[str, int], ...]] = {}
+
+
+def _plan(cls: type[Any], columns: tuple[str, ...], json_columns: Collection[str],
+          bool_columns: Collection[str]) -> tuple[tuple[str, int], ...]:
+    return tuple(
+        (f.name, _JSON if f.name in json_columns else _BOOL if f.name in bool_columns else _PLAIN)
+        for f in dataclasses.fields(cls) if f.init and f.name in columns
+    )
 
 
 def from_row(cls: type[_Row], row: sqlite3.Row, *, json_columns: Collection[str] = (),
              bool_columns: Collection[str] = ()) -> _Row:
     """The dataclass `cls` from the row's columns of its field names (JSON text decoded, NULL
     JSON as None, 0/1 as bools); fields without a column keep their defaults."""
-    columns = set(row.keys())
+    key = (cls, tuple(row.keys()), tuple(json_columns), tuple(bool_columns))
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _PLANS[key] = _plan(cls, key[1], json_columns, bool_columns)
     values: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if not f.init or f.name not in columns:
-            continue
-        value = row[f.name]
-        if f.name in json_columns:
+    for name, kind in plan:
+        value = row[name]
+        if kind == _JSON:
             value = None if value is None else json.loads(value)
-        elif f.name in bool_columns:
+        elif kind == _BOOL:
             value = bool(value)
-        values[f.name] = value
+        values[name] = value
     return cls(**values)
 
 
