@@ -25,10 +25,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from runnerfleet.coordinator.entities import iso_time
-from runnerfleet.coordinator.job_store import Project
+from runnerfleet.coordinator.job_store import Job, Project
 from runnerfleet.coordinator.params import InvalidValue, P, Str, declared
 from runnerfleet.coordinator.pipelines import CiJob, PipelineCreateError, PipelineRow, PipelineService
 from runnerfleet.coordinator.web import (
+    HttpError,
     Request,
     Response,
     Router,
@@ -142,18 +143,17 @@ def register(router: Router, app: Coordinator) -> PipelineService:
         project = project_of(req)
         return json_response(200, pipeline_entity(req, pipeline_of(req, project)))
 
-    def pipeline_action(req: Request, action: Callable[[int], None], status: int) -> Response:
-        row = pipeline_of(req, project_of(req))
-        action(row.id)
-        return json_response(status, pipeline_entity(req, row))
+    def pipeline_action(path: str, action: Callable[[int], None], status: int) -> None:
+        def handle(req: Request) -> Response:
+            row = pipeline_of(req, project_of(req))
+            action(row.id)
+            return json_response(status, pipeline_entity(req, row))
 
-    @router.route("POST", _PROJECT + r"/pipelines/(?P<pipeline>[^/]+)/cancel")
-    def cancel_pipeline(req: Request) -> Response:
-        return pipeline_action(req, pipelines.cancel_pipeline, 200)
+        router.add("POST", _PROJECT + r"/pipelines/(?P<pipeline>[^/]+)/" + path, handle)
 
-    @router.route("POST", _PROJECT + r"/pipelines/(?P<pipeline>[^/]+)/retry")
-    def retry_pipeline(req: Request) -> Response:
-        return pipeline_action(req, pipelines.retry_pipeline, 201)
+    # (path, what it does to the pipeline, the answer's status)
+    pipeline_action("cancel", pipelines.cancel_pipeline, 200)
+    pipeline_action("retry", pipelines.retry_pipeline, 201)
 
     @router.route("GET", _PROJECT + r"/pipelines/(?P<pipeline>[^/]+)/jobs")
     def pipeline_jobs(req: Request) -> Response:
@@ -173,31 +173,23 @@ def register(router: Router, app: Coordinator) -> PipelineService:
         return Response(200, app.jobs.traces.read(ci.job.id),
                         [("Content-Type", "text/plain; charset=utf-8")])
 
-    @router.route("POST", _PROJECT + r"/jobs/(?P<job>[^/]+)/cancel")
-    def cancel(req: Request) -> Response:
-        ci = job_of(req)
-        pipelines.cancel(ci)
-        fresh = pipelines.ci_job(ci.job.id)
-        assert fresh is not None
-        return json_response(201, job_entity(req, fresh))
+    def job_action(path: str, action: Callable[[CiJob], Job | None], status: int,
+                   refused: Callable[[], HttpError] | None = None) -> None:
+        def handle(req: Request) -> Response:
+            job = action(job_of(req))  # the job itself, or its new copy (retry)
+            if job is None:
+                assert refused is not None  # only the actions that may refuse answer None
+                raise refused()
+            fresh = pipelines.ci_job(job.id)
+            assert fresh is not None
+            return json_response(status, job_entity(req, fresh))
 
-    @router.route("POST", _PROJECT + r"/jobs/(?P<job>[^/]+)/retry")
-    def retry(req: Request) -> Response:
-        job = pipelines.retry(job_of(req))
-        if job is None:
-            raise forbidden("Job is not retryable")
-        fresh = pipelines.ci_job(job.id)
-        assert fresh is not None
-        return json_response(201, job_entity(req, fresh))
+        router.add("POST", _PROJECT + r"/jobs/(?P<job>[^/]+)/" + path, handle)
 
-    @router.route("POST", _PROJECT + r"/jobs/(?P<job>[^/]+)/play")
-    def play(req: Request) -> Response:
-        job = pipelines.play(job_of(req))
-        if job is None:
-            raise bad_request("Unplayable Job")
-        fresh = pipelines.ci_job(job.id)
-        assert fresh is not None
-        return json_response(200, job_entity(req, fresh))
+    # (path, what it does to the job, the answer's status, the error when the job does not allow it)
+    job_action("cancel", pipelines.cancel, 201)
+    job_action("retry", pipelines.retry, 201, lambda: forbidden("Job is not retryable"))
+    job_action("play", pipelines.play, 200, lambda: bad_request("Unplayable Job"))
 
     return pipelines
 
