@@ -65,19 +65,8 @@ class _Demux:
                 sink.write(payload)
 
 
-def run_attached(
-    daemon: Daemon,
-    container: str,
-    script: bytes,
-    *,
-    stdout: OutputSink,
-    stderr: OutputSink,
-    timeout: float | None,
-    cancel_event: threading.Event,
-    stop: Callable[[], None],
-    clock: Callable[[], float] = time.monotonic,
-) -> AttachOutcome:
-    """Start `container` with `script` on its stdin and wait until it exits or must be stopped."""
+def attach_and_start(daemon: Daemon, container: str) -> socket.socket | AttachOutcome:
+    """Attach to `container`, then start it: the attach socket, or why it could not run."""
     try:
         sock = daemon.attach(container)
     except DockerDaemonError as exc:
@@ -87,8 +76,12 @@ def run_attached(
     except DockerDaemonError as exc:
         sock.close()
         return AttachOutcome(None, error=str(exc))
-    timed_out, canceled = _stream(sock, script, stdout, stderr, timeout, cancel_event, stop, clock,
-                                  f"docker-stop-{container[:12]}")
+    return sock
+
+
+def container_exit(daemon: Daemon, container: str, *, timed_out: bool,
+                   canceled: bool) -> AttachOutcome:
+    """The outcome of a stage that ended with its container: the exit code and OOM flag."""
     try:
         code = daemon.wait(container, timeout=_DRAIN_LIMIT)
         state = daemon.inspect_container(container).get("State") or {}
@@ -104,6 +97,27 @@ def run_attached(
     return AttachOutcome(code, timed_out=timed_out, canceled=canceled,
                          oom_killed=bool(state.get("OOMKilled")))
 
+
+def run_attached(
+    daemon: Daemon,
+    container: str,
+    script: bytes,
+    *,
+    stdout: OutputSink,
+    stderr: OutputSink,
+    timeout: float | None,
+    cancel_event: threading.Event,
+    stop: Callable[[], None],
+    clock: Callable[[], float] = time.monotonic,
+) -> AttachOutcome:
+    """Start `container` with `script` on its stdin and wait until it exits or must be stopped."""
+    sock = attach_and_start(daemon, container)
+    if isinstance(sock, AttachOutcome):
+        return sock
+    timed_out, canceled, _ = pump(sock, script, stdout, stderr, keep_open=False, timeout=timeout,
+                                  cancel_event=cancel_event, stop=stop, clock=clock,
+                                  stopper_name=f"docker-stop-{container[:12]}")
+    return container_exit(daemon, container, timed_out=timed_out, canceled=canceled)
 
 
 def run_exec(
@@ -124,8 +138,9 @@ def run_exec(
         exec_id, sock = daemon.exec_attached(container, command)
     except DockerDaemonError as exc:
         return AttachOutcome(None, error=str(exc))
-    timed_out, canceled = _stream(sock, script, stdout, stderr, timeout, cancel_event,
-                                  lambda: stop(exec_id), clock, f"docker-stop-exec-{exec_id[:12]}")
+    timed_out, canceled, _ = pump(sock, script, stdout, stderr, keep_open=False, timeout=timeout,
+                                  cancel_event=cancel_event, stop=lambda: stop(exec_id),
+                                  clock=clock, stopper_name=f"docker-stop-exec-{exec_id[:12]}")
     try:
         code = daemon.exec_exit_code(exec_id, _DRAIN_LIMIT)
     except DockerDaemonError as exc:
@@ -133,41 +148,66 @@ def run_exec(
     return AttachOutcome(code, timed_out=timed_out, canceled=canceled)
 
 
-def _stream(
+def pump(
     sock: socket.socket,
-    script: bytes,
+    data: bytes,
     stdout: OutputSink,
     stderr: OutputSink,
+    *,
+    keep_open: bool,
     timeout: float | None,
     cancel_event: threading.Event,
     stop: Callable[[], None],
     clock: Callable[[], float],
     stopper_name: str,
-) -> tuple[bool, bool]:
-    """Feed `script`, stream the output until the stream ends; (timed out, canceled)."""
+    stage_end: Callable[[], tuple[bool, bool]] | None = None,
+    ended: threading.Event | None = None,
+) -> tuple[bool, bool, bool]:
+    """Send `data` on an attach socket and stream the output; (timed out, canceled, eof).
+
+    A cancel or timeout runs `stop` in a thread and keeps streaming until the output ends (or
+    `_DRAIN_LIMIT` after `stop` returned).
+    `keep_open=False` (a start or exec per stage): the write side is closed once `data` is sent
+    or the stage must stop (that closes the shell's stdin), and the socket when the output ends.
+    `keep_open=True` (a session shell that takes the next stage too): the socket stays open,
+    `data` is always sent in full (a cut-off stage input would run into the next stage's), and
+    `stage_end` ends the stage: (stdout's end seen, both streams' ends seen); after stdout's
+    end stderr's has `_DRAIN_LIMIT` to come. `ended` is set at stdout's end and on return.
+    """
     demux = _Demux(stdout, stderr)
     selector = selectors.DefaultSelector()
     sock.setblocking(False)
-    pending = memoryview(script)
+    pending = memoryview(data)
     writing = bool(pending)
     selector.register(sock, selectors.EVENT_READ | (selectors.EVENT_WRITE if writing else 0))
-    if not writing:
+    if not writing and not keep_open:
         _close_write(sock)
 
     deadline = None if timeout is None else clock() + max(timeout, 0.0)
-    timed_out = canceled = False
+    timed_out = canceled = eof = False
     stopper: threading.Thread | None = None
     stopped_at: float | None = None
+    stdout_ended_at: float | None = None
     try:
         while True:
+            stdout_done, both_done = stage_end() if stage_end is not None else (False, False)
+            if both_done:
+                break
             now = clock()
+            if stdout_done:
+                # The stage is over; its stderr end is on its way (a separate stream copy).
+                if ended is not None:
+                    ended.set()
+                stdout_ended_at = now if stdout_ended_at is None else stdout_ended_at
+                if now - stdout_ended_at > _DRAIN_LIMIT:
+                    break
             if stopper is None:
                 if cancel_event.is_set():
                     canceled = True
                 elif deadline is not None and now >= deadline:
                     timed_out = True
                 if canceled or timed_out:
-                    if writing:
+                    if writing and not keep_open:
                         writing = False
                         selector.modify(sock, selectors.EVENT_READ)
                         _close_write(sock)
@@ -181,9 +221,7 @@ def _stream(
             wait = POLL_INTERVAL
             if stopper is None and deadline is not None:
                 wait = min(wait, max(deadline - now, 0.0))
-            events = selector.select(timeout=wait)
-            eof = False
-            for _, mask in events:
+            for _, mask in selector.select(timeout=wait):
                 if mask & selectors.EVENT_WRITE and writing:
                     try:
                         sent = sock.send(pending[:_READ_SIZE])
@@ -195,20 +233,23 @@ def _stream(
                     if not pending:
                         writing = False
                         selector.modify(sock, selectors.EVENT_READ)
-                        _close_write(sock)
+                        if not keep_open:
+                            _close_write(sock)
                 if mask & selectors.EVENT_READ:
-                    data, eof = _receive(sock)
-                    if data:
-                        demux.feed(data)
+                    chunk, eof = _receive(sock)
+                    if chunk:
+                        demux.feed(chunk)
             if eof:
                 break
     finally:
+        if ended is not None:
+            ended.set()
         selector.close()
-        sock.close()
+        if not keep_open:
+            sock.close()
     if stopper is not None:
         stopper.join(_DRAIN_LIMIT)
-
-    return timed_out, canceled
+    return timed_out, canceled, eof
 
 
 def _receive(sock: socket.socket) -> tuple[bytes, bool]:

@@ -18,28 +18,22 @@ from __future__ import annotations
 
 import re
 import secrets
-import selectors
 import socket
-import ssl
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from runnerfleet.executors.docker.attach import (
-    _DRAIN_LIMIT,
-    _OOM_FLAG_CHECKS,
-    POLL_INTERVAL,
     AttachOutcome,
     OutputSink,
-    _Demux,
-    _quietly,
-    _receive,
+    attach_and_start,
+    container_exit,
+    pump,
 )
-from runnerfleet.executors.docker.daemon import Daemon, DockerDaemonError
+from runnerfleet.executors.docker.daemon import Daemon
 
 _RS = b"\x1e"
-_WRITE_SIZE = 64 * 1024
 
 
 class MarkerFilter:
@@ -146,25 +140,22 @@ class BuildSession:
     ) -> AttachOutcome:
         """Run one stage script in the session (starting the container first when it is not running)."""
         if self._sock is None:
-            try:
-                sock = self.daemon.attach(self.container)
-            except DockerDaemonError as exc:
-                return AttachOutcome(None, error=str(exc))
-            try:
-                self.daemon.start(self.container)
-            except DockerDaemonError as exc:
-                sock.close()
-                return AttachOutcome(None, error=str(exc))
-            sock.setblocking(False)
+            sock = attach_and_start(self.daemon, self.container)
+            if isinstance(sock, AttachOutcome):
+                return sock
             self._sock = sock
         self._stages += 1
         # The stage number in the marker: a late marker of an earlier stage can never end this one.
         marker = f"{self.token}-{self._stages}"
         out, err = MarkerFilter(stdout, marker), MarkerFilter(stderr, marker)
         ended = threading.Event()
-        timed_out, canceled, eof = self._stream(
-            stage_input(script, marker, self._stages), out, err, ended, timeout, cancel_event,
-            stop, clock)
+        timed_out, canceled, eof = pump(
+            self._sock, stage_input(script, marker, self._stages), out, err, keep_open=True,
+            timeout=timeout, cancel_event=cancel_event, stop=lambda: stop(ended), clock=clock,
+            stopper_name=f"docker-stop-{self.container[:12]}",
+            stage_end=lambda: (out.status is not None,
+                               out.status is not None and err.status is not None),
+            ended=ended)
         if out.status is not None:
             if eof:
                 self.close()  # the container stopped right after the stage: the next one starts it
@@ -174,89 +165,4 @@ class BuildSession:
         out.flush()
         err.flush()
         self.close()
-        try:
-            code = self.daemon.wait(self.container, timeout=_DRAIN_LIMIT)
-            state = self.daemon.inspect_container(self.container).get("State") or {}
-            for _ in range(_OOM_FLAG_CHECKS if code == 137 else 0):
-                if state.get("OOMKilled"):
-                    break
-                time.sleep(0.1)
-                state = self.daemon.inspect_container(self.container).get("State") or {}
-        except DockerDaemonError as exc:
-            return AttachOutcome(None, error=str(exc), timed_out=timed_out, canceled=canceled)
-        return AttachOutcome(code, timed_out=timed_out, canceled=canceled,
-                             oom_killed=bool(state.get("OOMKilled")))
-
-    def _stream(
-        self,
-        data: bytes,
-        out: MarkerFilter,
-        err: MarkerFilter,
-        ended: threading.Event,
-        timeout: float | None,
-        cancel_event: threading.Event,
-        stop: Callable[[threading.Event], None],
-        clock: Callable[[], float],
-    ) -> tuple[bool, bool, bool]:
-        """Send the stage, stream its output until both markers came; (timed out, canceled, eof)."""
-        sock = self._sock
-        assert sock is not None
-        demux = _Demux(out, err)
-        selector = selectors.DefaultSelector()
-        pending = memoryview(data)
-        selector.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
-        writing = True
-        deadline = None if timeout is None else clock() + max(timeout, 0.0)
-        timed_out = canceled = eof = False
-        stopper: threading.Thread | None = None
-        stopped_at: float | None = None
-        out_ended_at: float | None = None
-        try:
-            while not (out.status is not None and err.status is not None):
-                now = clock()
-                if out.status is not None:
-                    # The stage is over; its stderr marker is on its way (separate stream copy).
-                    ended.set()
-                    out_ended_at = now if out_ended_at is None else out_ended_at
-                    if now - out_ended_at > _DRAIN_LIMIT:
-                        break
-                if stopper is None:
-                    if cancel_event.is_set():
-                        canceled = True
-                    elif deadline is not None and now >= deadline:
-                        timed_out = True
-                    if canceled or timed_out:
-                        stopper = threading.Thread(target=_quietly, args=(lambda: stop(ended),),
-                                                   daemon=True, name=f"docker-stop-{self.container[:12]}")
-                        stopper.start()
-                elif stopped_at is None and not stopper.is_alive():
-                    stopped_at = now
-                elif stopped_at is not None and now - stopped_at > _DRAIN_LIMIT:
-                    break
-                wait = POLL_INTERVAL
-                if stopper is None and deadline is not None:
-                    wait = min(wait, max(deadline - now, 0.0))
-                for _, mask in selector.select(timeout=wait):
-                    if mask & selectors.EVENT_WRITE and writing:
-                        try:
-                            sent = sock.send(pending[:_WRITE_SIZE])
-                        except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
-                            sent = 0
-                        except OSError:
-                            sent, pending = 0, memoryview(b"")
-                        pending = pending[sent:]
-                        if not pending:
-                            writing = False
-                            selector.modify(sock, selectors.EVENT_READ)
-                    if mask & selectors.EVENT_READ:
-                        chunk, eof = _receive(sock)
-                        if chunk:
-                            demux.feed(chunk)
-                if eof:
-                    break
-        finally:
-            ended.set()
-            selector.close()
-        if stopper is not None:
-            stopper.join(_DRAIN_LIMIT)
-        return timed_out, canceled, eof
+        return container_exit(self.daemon, self.container, timed_out=timed_out, canceled=canceled)
