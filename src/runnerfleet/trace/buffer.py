@@ -46,6 +46,8 @@ class TraceStream:
                 # One write to the file per log write: a SIGKILLed runner's journal then has every
                 # byte it had released, not only what the last trace update read.
                 self._owner._store.flush()
+                if self._owner._wake_size is not None:
+                    self._owner._wake_if_grown()
         return len(data)
 
     def _process(self, data: bytes, *, final: bool, stamp_final: bool) -> None:
@@ -115,6 +117,9 @@ class TraceBuffer:
         self._utf8 = Utf8Sanitizer()
         self._streams: dict[tuple[int, str], TraceStream] = {}
         self._finished = False
+        # Who waits for the log to reach a size (the trace streamer's backlog): set once then.
+        self._wake_size: int | None = None
+        self._wake_event: threading.Event | None = None
         self._default = self.stream(STREAM_EXECUTOR, STDOUT)
 
     # -- configuration -------------------------------------------------------------------------
@@ -196,6 +201,24 @@ class TraceBuffer:
             self._store.flush()
             self._finished = True
             self._forget_phrase_sets()
+
+    def wake_at(self, size: int | None, event: threading.Event) -> None:
+        """Set `event` once the log holds at least `size` bytes (at once if it already does).
+
+        One waiter at a time (a later call replaces it; `size=None` disarms): the trace streamer
+        sleeps until a full patch is waiting instead of polling the size.
+        """
+        with self._lock:
+            self._wake_event = event
+            self._wake_size = size
+            if size is not None:
+                self._wake_if_grown()
+
+    def _wake_if_grown(self) -> None:
+        size, event = self._wake_size, self._wake_event
+        if size is not None and event is not None and self._store.size() >= size:
+            self._wake_size = None
+            event.set()
 
     def _append(self, data: bytes) -> None:
         data = self._utf8.feed(data)

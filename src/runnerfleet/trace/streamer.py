@@ -67,10 +67,6 @@ ACCEPT_WAIT_LIMIT = 10 * 60.0
 # collector runs, so a long final upload would otherwise hold dozens of 1 MiB bodies.
 COLLECT_AFTER_PATCH = 256 * 1024
 
-# How often the watcher looks, between its ticks, whether a full patch is waiting (real clock
-# only): at 200 MB/s a job writes 1 MiB in ~5 ms, so this only bounds the first patch's delay.
-BACKLOG_POLL = 0.05
-
 CANCEL_GRACEFUL = "canceling"
 CANCEL_ABORT = "abort"
 
@@ -225,6 +221,9 @@ class TraceStreamer:
         self._ahead_logged = False
         self._last_patch_ok = True  # a backlog is sent early only after a successful patch
         self._stop = threading.Event()
+        # The watcher sleeps on this between ticks: set by stop() and by the buffer when a full
+        # patch is waiting (no polling: an idle or short job costs the watcher no wake-up).
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._final: FinalResult | None = None
         self._fields = fields(job=job_id)
@@ -274,6 +273,7 @@ class TraceStreamer:
     def stop(self) -> None:
         """Stop the background thread without the final update (gitlab-runner's `Finish`)."""
         self._stop.set()
+        self._wake.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join()
@@ -330,12 +330,28 @@ class TraceStreamer:
             self._sleep(interval)
             return not self._stop.is_set()
         deadline = time.monotonic() + interval
-        while (left := deadline - time.monotonic()) > 0:
-            if self._stop.wait(min(left, BACKLOG_POLL)):
-                return False
-            if self._backlog_full():
-                return True
-        return True
+        try:
+            while (left := deadline - time.monotonic()) > 0:
+                # Cleared before arming, and stop() sets `_stop` before `_wake`: a wake-up that
+                # comes between the checks and the wait is never lost.
+                self._wake.clear()
+                if self._stop.is_set():
+                    return False
+                self._arm_backlog_wake()
+                if self._wake.wait(left):
+                    if self._stop.is_set():
+                        return False
+                    if self._backlog_full():
+                        return True
+            return not self._stop.is_set()
+        finally:
+            self._buffer.wake_at(None, self._wake)
+
+    def _arm_backlog_wake(self) -> None:
+        """Ask the buffer to wake the watcher when a full patch is waiting (after a good patch)."""
+        with self._lock:
+            size = self._sent + self._max_chunk if self._last_patch_ok else None
+        self._buffer.wake_at(size, self._wake)
 
     def _watch(self) -> None:
         try:

@@ -443,6 +443,25 @@ def test_a_backlog_of_full_patches_is_sent_while_the_job_runs_without_waiting_th
     assert _patch_ranges(setup, job_id)[-1][:2] == (3 * MIB, buffer.size() - 1)
 
 
+def test_a_full_patch_written_while_the_streamer_sleeps_wakes_it_before_the_interval(
+    setup: Setup, buffers: Callable[..., TraceBuffer]
+) -> None:
+    job_id, token = _take_job(setup)
+    buffer = buffers(timestamps=False)
+    streamer = TraceStreamer(setup.client, job_id, token, buffer, info=setup.info,
+                             on_cancel=Cancels(), update_interval=600.0)
+    streamer.start()
+    buffer.write(b"first line\n")
+    # The log grows past one full patch in small writes while the watcher waits its 10 minutes.
+    line = b"z" * 1023 + b"\n"
+    for _ in range(MIB // len(line) + 1):
+        buffer.write(line)
+    wait_for(lambda: streamer.sent_offset == MIB, "the full patch before the interval")
+    assert [(s, e) for s, e, _ in _patch_ranges(setup, job_id)] == [(0, MIB - 1)]
+    streamer.finish("success")
+    _assert_gitlab_has_the_log(setup, job_id, buffer, "success")
+
+
 def test_a_failing_patch_falls_back_to_the_interval_even_with_a_backlog(
     setup: Setup, buffers: Callable[..., TraceBuffer]
 ) -> None:
