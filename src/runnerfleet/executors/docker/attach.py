@@ -5,7 +5,8 @@ from stdin (OpenStdin + StdinOnce), so each start runs one stage; the attach con
 stdin (closed for writing once the script is sent) and the multiplexed stdout/stderr frames
 (8-byte header: stream type, 3 zero bytes, big-endian length). The stage ends when the
 container exits; a cancel or timeout calls `stop` (a background kill sequence) and keeps
-streaming until the container is gone.
+streaming until the container is gone. `pump` is the one socket loop of the docker executor: the
+build session (session.py) runs it with the stream kept open between stages.
 """
 
 from __future__ import annotations
