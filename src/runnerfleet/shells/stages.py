@@ -148,21 +148,39 @@ def _setup_git_config(w: ShellWriter, build: BuildInfo, with_creds: str, without
     ext = _tmp(build, EXT_GIT_CONFIG)
     w.rm_dir(template)
     w.mkdir(template)
-    cfg = f"{template}/config"
-    for key, value in (
-        ("init.defaultBranch", "none"),
-        ("fetch.recurseSubmodules", "false"),
-        ("credential.interactive", "never"),
-        ("gc.autoDetach", "false"),
-        ("include.path", ext),
-    ):
-        w.command("git", "config", "-f", cfg, key, value)
-    w.rm_file(ext)
-    w.line(f"(umask 077 && touch {w.q(ext)})")
+    # The files `git config -f` would write, written by the shell's printf: seven git
+    # processes fewer per job.
+    w.write_text(f"{template}/config", git_config_text([
+        ("init", None, "defaultBranch", "none"),
+        ("fetch", None, "recurseSubmodules", "false"),
+        ("credential", None, "interactive", "never"),
+        ("gc", None, "autoDetach", "false"),
+        ("include", None, "path", ext),
+    ]))
+    entries: list[tuple[str, str | None, str, str]] = []
     if with_creds != without_creds:
-        w.command("git", "config", "-f", ext, f"url.{with_creds}.insteadOf", without_creds)
-        host_with, host_without = _host_base(with_creds), _host_base(without_creds)
-        w.command("git", "config", "-f", ext, "--add", f"url.{host_with}.insteadOf", host_without)
+        entries.append(("url", with_creds, "insteadOf", without_creds))
+        entries.append(("url", _host_base(with_creds), "insteadOf", _host_base(without_creds)))
+    w.write_text(ext, git_config_text(entries), private=True)
+
+
+def git_config_text(entries: list[tuple[str, str | None, str, str]]) -> str:
+    """A git config file holding `(section, subsection, key, value)` entries, in git's syntax
+    (a subsection repeated in a row shares its header, as `git config --add` leaves it)."""
+    lines: list[str] = []
+    header = None
+    for section, subsection, key, value in entries:
+        name = section if subsection is None else f'{section} "{_config_escape(subsection)}"'
+        if name != header:
+            lines.append(f"[{name}]")
+            header = name
+        lines.append(f'\t{key} = "{_config_escape(value)}"')
+    return "".join(line + "\n" for line in lines)
+
+
+def _config_escape(text: str) -> str:
+    """Inside git config double quotes: backslash, quote and newline escaped."""
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def _git_cleanup(w: ShellWriter, build: BuildInfo) -> None:
@@ -193,10 +211,15 @@ def _fetch(w: ShellWriter, build: BuildInfo, strategy: str) -> None:
     init = ["git", "init", build.project_dir, "--template", _tmp(build, GIT_TEMPLATE_DIR)]
     if git.repo_object_format == "sha256":
         init += ["--object-format", "sha256"]
+    # Existing repositories were created from an older template: point them at this job's
+    # config (a new one has it from the template).
+    git_dir = f"{build.project_dir.rstrip('/')}/.git"
+    w.line(f"if [ -d {w.q(git_dir)} ]; then __rf_existing=1; else __rf_existing=; fi")
     w.command(*init)
     w.cd(build.project_dir)
-    # Existing repositories were created from an older template: point them at this job's config.
+    w.if_cmd('[ -n "$__rf_existing" ]')
     w.command("git", "config", "--replace-all", "include.path", _tmp(build, EXT_GIT_CONFIG))
+    w.end_if()
     w.if_cmd(f"git remote add origin {w.q(without_creds)} 2>/dev/null")
     w.notice("Created fresh repository.")
     w.else_()

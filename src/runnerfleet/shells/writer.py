@@ -52,6 +52,15 @@ class ShellWriter:
         self.line(f"(umask 077 && printf '%s' {self.q(content)} > {self.q(path)})")
         self.line(f"chmod 600 {self.q(path)}")
 
+    def write_text(self, path: str, content: str, *, private: bool = False) -> None:
+        """Write `content` verbatim to `path` with the printf builtin (no process); `private`:
+        created owner-only (an existing file is removed first, so its old mode cannot stay)."""
+        if private:
+            self.rm_file(path)
+            self.line(f"(umask 077 && printf '%s' {self.q(content)} > {self.q(path)})")
+        else:
+            self.line(f"printf '%s' {self.q(content)} > {self.q(path)}")
+
     def source_env(self, path: str) -> None:
         """Export every `KEY=VALUE` line of `path` literally (no shell evaluation of the value)."""
         p = self.q(path)
@@ -73,13 +82,15 @@ class ShellWriter:
         self.line(f"[ -d {p} ] || mkdir -p {p}")
 
     def rm_file(self, path: str) -> None:
-        self.line(f"rm -f {self.q(path)}")
+        p = self.q(path)
+        # Test builtins first: no `rm` process for the (usual) file that is not there.
+        self.line(f"if [ -e {p} ] || [ -h {p} ]; then rm -f {p}; fi")
 
     def rm_dir(self, path: str) -> None:
         p = self.q(path)
         # Read-only files (e.g. go module caches) would make a plain rm fail.
         self.line(f"if [ -d {p} ]; then chmod -R u+rwX {p}; fi")
-        self.line(f"rm -r -f {p}")
+        self.line(f"if [ -e {p} ] || [ -h {p} ]; then rm -r -f {p}; fi")
 
     # -- control flow ------------------------------------------------------------------------
     def if_cmd(self, command: str) -> None:

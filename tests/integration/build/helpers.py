@@ -170,8 +170,22 @@ def wait_for_file(path: Path, limit: float = 60.0) -> str:
     raise AssertionError(f"{path} was not written within {limit} s")
 
 
-def live_group_members(pgid: int) -> list[int]:
-    """PIDs of processes in process group `pgid` that are still running (zombies excluded)."""
+def live_group_members(pgid: int, settle: float = 5.0) -> list[int]:
+    """PIDs of processes in process group `pgid` that are still running (zombies excluded).
+
+    A killed process closes its pipes (which ends the stage) a moment before the kernel marks
+    it a zombie; under load that moment is visible. Members are looked for again for up to
+    `settle` seconds: only a process that is still alive then counts.
+    """
+    deadline = time.monotonic() + settle
+    while True:
+        members = _group_members(pgid)
+        if not members or time.monotonic() >= deadline:
+            return members
+        time.sleep(0.05)
+
+
+def _group_members(pgid: int) -> list[int]:
     members = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
