@@ -172,3 +172,30 @@ def test_predefined_variables_follow_the_precedence_order() -> None:
     assert variables.get("RUNNER_TEMP_PROJECT_DIR") == "/b/p.tmp"
     ca = variables.find("CI_SERVER_TLS_CA_FILE")
     assert ca is not None and ca.file and ca.value == "PEM"
+
+
+@pytest.mark.parametrize("shell", ["bash", "sh"])
+def test_git_config_files_written_by_the_script_read_back_in_git(tmp_path: Path, shell: str) -> None:
+    """The template and credential configs, written by printf instead of `git config -f`, hold
+    exactly the values git reads (quotes, backslashes, spaces and `#` included)."""
+    from runnerfleet.shells.stages import git_config_text
+    from runnerfleet.shells.writer import ShellWriter
+
+    odd = str(tmp_path / 'a dir # with "quotes" and \\ backslash' / "ext.conf")
+    text = git_config_text([
+        ("include", None, "path", odd),
+        ("url", "https://gitlab-ci-token:glcbt-x@h.example/g/p.git", "insteadOf", "https://h.example/g/p.git"),
+        ("url", "https://gitlab-ci-token:glcbt-x@h.example", "insteadOf", "https://h.example"),
+    ])
+    w = ShellWriter(shell)
+    target = str(tmp_path / "config")
+    w.write_text(target, text, private=True)
+    subprocess.run([shell, "-c", "\n".join(w.lines)], check=True)
+    listed = subprocess.run(["git", "config", "-f", target, "--list"], capture_output=True,
+                            text=True, check=True).stdout.splitlines()
+    assert listed == [
+        f"include.path={odd}",
+        "url.https://gitlab-ci-token:glcbt-x@h.example/g/p.git.insteadof=https://h.example/g/p.git",
+        "url.https://gitlab-ci-token:glcbt-x@h.example.insteadof=https://h.example",
+    ]
+    assert (Path(target).stat().st_mode & 0o777) == 0o600
