@@ -29,20 +29,43 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from runnerfleet.cli import (
-        exec_cmd,
-        helpers_artifacts,
-        helpers_cache,
-        lint,
-        list_runners,
-        register,
-        reset_token,
-        run,
-        run_single,
-        unregister,
-        verify,
-    )
+# Each command's module, by the command names it defines: a command line that names one loads
+# that module only (the others pull in HTTP, TOML and YAML libraries it does not need).
+_COMMAND_MODULES = {
+    "register": "register", "unregister": "unregister", "verify": "verify",
+    "list": "list_runners", "reset-token": "reset_token", "run": "run", "run-single": "run_single",
+    "artifacts-uploader": "helpers_artifacts", "artifacts-downloader": "helpers_artifacts",
+    "cache-archiver": "helpers_cache", "cache-extractor": "helpers_cache",
+    "cache-init": "helpers_cache", "lint": "lint", "ci": "lint", "exec": "exec_cmd",
+}
+# Global options that take a value (the command is the first word that is neither).
+_VALUED_OPTIONS = {"-l", "--log-level", "--log-format", "--cpuprofile"}
+
+
+def command_of(args: list[str]) -> str | None:
+    """The command a command line names, or None (help, a typo, only global options)."""
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in _VALUED_OPTIONS:
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser for `command` alone when it is a known one, else for every command."""
+    import importlib
+
+    if command in _PASSTHROUGH:
+        names = []
+    elif command in _COMMAND_MODULES:
+        names = [_COMMAND_MODULES[command]]
+    else:
+        names = list(dict.fromkeys(_COMMAND_MODULES.values()))
+    modules = [importlib.import_module(f"runnerfleet.cli.{name}") for name in names]
 
     parser = _Parser(
         prog="runnerfleet",
@@ -56,8 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-format", default=None, help="runner, text, json [$LOG_FORMAT]")
     parser.add_argument("--cpuprofile", default=None, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module in (register, unregister, verify, list_runners, reset_token, run, run_single,
-                   helpers_artifacts, helpers_cache, lint, exec_cmd):
+    for module in modules:
         module.add_parser(sub)
     sub.add_parser("coordinator", help="run the local GitLab-compatible coordinator (SQLite)",
                    add_help=False)
@@ -87,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     if args in (["--version"], ["-v"]):
         print(version_text())
         return 0
-    parser = build_parser()
+    parser = build_parser(command_of(args))
     # Global options come before the command; everything after a passthrough command is its own.
     split = next((i for i, a in enumerate(args) if a in _PASSTHROUGH), None)
     head, tail = (args, []) if split is None else (args[: split + 1], args[split + 1 :])
