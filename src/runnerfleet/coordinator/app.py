@@ -37,14 +37,16 @@ class Coordinator:
     """Everything a handler needs; API modules register their routes on `router`."""
 
     def __init__(self, data_dir: Path, *, rate_limit: int = 0, rate_limit_period: int = 60,
-                 job_options: JobOptions | None = None, external_url: str | None = None) -> None:
+                 job_options: JobOptions | None = None, external_url: str | None = None,
+                 default_project: bool = True) -> None:
         self.store = Store(data_dir)
         self.admin_token, self.registration_token = self.store.ensure_instance_credentials()
         self.faults = Faults()
         self.request_log = RequestLog()
         self.limiter = RateLimiter(rate_limit, rate_limit_period) if rate_limit > 0 else None
         self.jobs = JobService(self.store, data_dir, job_options or JobOptions())
-        self.jobs.ensure_project(DEFAULT_PROJECT)
+        if default_project:  # `runnerfleet exec` creates its own project instead
+            self.jobs.ensure_project(DEFAULT_PROJECT)
         # Set by the server once it listens; answers fall back to the request's Host header.
         self.base_url = external_url
         self.router = Router()

@@ -337,10 +337,12 @@ class CoordinatorServer:
         log_requests: bool = False,
         job_options: JobOptions | None = None,
         poll_interval: float = 0.5,
+        default_project: bool = True,
     ) -> None:
         self.job_options = job_options or JobOptions()
         # How often serve_forever looks for a stop request: `stop()` waits up to this long.
         self.poll_interval = poll_interval
+        self.default_project = default_project
         self.data_dir = Path(data_dir)
         self.host = host
         self.port = port
@@ -374,7 +376,7 @@ class CoordinatorServer:
     def start(self) -> CoordinatorServer:
         self.app = Coordinator(
             self.data_dir, rate_limit=self._rate_limit, rate_limit_period=self._rate_limit_period,
-            job_options=self.job_options,
+            job_options=self.job_options, default_project=self.default_project,
         )
         try:
             self._httpd = _HTTPServer((self.host, self.port), self.app, self._tls,

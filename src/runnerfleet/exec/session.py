@@ -90,7 +90,8 @@ def run_exec(options: ExecOptions, out: TextIO) -> int:
     with _state_dir() as tmp:
         state = Path(tmp)
         # No 0.5 s wait for serve_forever's next poll when exec is done.
-        server = CoordinatorServer(state / "coordinator", poll_interval=0.02)
+        server = CoordinatorServer(state / "coordinator", poll_interval=0.02,
+                                   default_project=False)
         workers = Workers(state)
         starter = _Starter(server, _project_path(root), workers)
         try:

@@ -220,7 +220,12 @@ def _fetch(w: ShellWriter, build: BuildInfo, strategy: str) -> None:
     w.if_cmd('[ -n "$__rf_existing" ]')
     w.command("git", "config", "--replace-all", "include.path", _tmp(build, EXT_GIT_CONFIG))
     w.end_if()
-    w.if_cmd(f"git remote add origin {w.q(without_creds)} 2>/dev/null")
+    # `remote add` fails where origin exists, then `set-url`; a repository that existed mostly
+    # has origin, so it tries `set-url` first (one git process instead of two, same output).
+    origin = w.q(without_creds)
+    w.if_cmd(f'[ -n "$__rf_existing" ] && git remote set-url origin {origin} 2>/dev/null')
+    w.line(":")
+    w.line(f"elif git remote add origin {origin} 2>/dev/null; then")
     w.notice("Created fresh repository.")
     w.else_()
     w.command("git", "remote", "set-url", "origin", without_creds)

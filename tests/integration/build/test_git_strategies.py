@@ -38,6 +38,16 @@ def test_fetch_reuses_the_previous_checkout_and_clone_starts_over(world: World) 
     assert "Created fresh repository." in log and not keep.exists()
 
 
+def test_fetch_into_a_kept_checkout_without_origin_adds_it_again(world: World) -> None:
+    first, _ = run_job(world, payload(world, ["git remote remove origin"], variables=_strategy("fetch")))
+    assert first.state == "success"
+
+    result, log = run_job(world, payload(world, ["git remote get-url origin", "cat README"],
+                                         variables=_strategy("fetch")))
+    assert result.state == "success", log
+    assert "Created fresh repository." in log and "hello from the repo\n" in log
+
+
 def test_none_skips_git_entirely(world: World) -> None:
     body = payload(world, ['test -d .git && echo has-git || echo no-git', "pwd"], variables=_strategy("none"))
     result, log = run_job(world, body)
