@@ -12,7 +12,8 @@ scripts/testworld/images.sh
 [ -x scripts/build-helper-image.sh ] && scripts/build-helper-image.sh
 step "ruff"; .venv/bin/ruff check src tests plugins
 step "mypy --strict"; .venv/bin/mypy
-step "pytest"; .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+# --durations: the slowest tests in the log, to keep the run inside its time budget.
+step "pytest"; .venv/bin/python -m pytest -q -p no:cacheprovider --durations=25 "$@"
 step "collection gates"; bash scripts/collection-checks.sh
 [ -x scripts/molecule.sh ] && { step "molecule"; bash scripts/molecule.sh; }
 echo
