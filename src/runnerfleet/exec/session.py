@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from runnerfleet.coordinator.job_store import FINISHED, Project
+from runnerfleet.coordinator.jobs import JobOptions
 from runnerfleet.coordinator.pipelines import CONFIG_PATH, CiJob, PipelineCreateError
 from runnerfleet.coordinator.server import CoordinatorServer
 from runnerfleet.errors import RunnerfleetError
@@ -37,6 +38,13 @@ _LOG_INTERVAL = 0.1
 _WARM_UP = ("httpcore", "runnerfleet.build.pipeline", "runnerfleet.shells.stages",
             "runnerfleet.job.payload", "runnerfleet.cache.adapter",
             "runnerfleet.executors.registry")
+
+
+# GitLab drops a running job that sent nothing for an hour (its stuck-jobs worker). exec's
+# runner is in this process and sends at least every 30 s while a job runs (the trace's force
+# send), so a job it never received (an answer lost on its way) fails after 90 s instead of
+# holding exec for an hour.
+_JOB_OPTIONS = JobOptions(stuck_timeout=90.0)
 
 
 @dataclass
@@ -91,7 +99,7 @@ def run_exec(options: ExecOptions, out: TextIO) -> int:
         state = Path(tmp)
         # No 0.5 s wait for serve_forever's next poll when exec is done.
         server = CoordinatorServer(state / "coordinator", poll_interval=0.02,
-                                   default_project=False)
+                                   default_project=False, job_options=_JOB_OPTIONS)
         workers = Workers(state)
         starter = _Starter(server, _project_path(root), workers)
         try:
