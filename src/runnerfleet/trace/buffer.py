@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 
 from runnerfleet.trace import colors
@@ -119,7 +119,7 @@ class TraceBuffer:
         self._finished = False
         # Who waits for the log to reach a size (the trace streamer's backlog): set once then.
         self._wake_size: int | None = None
-        self._wake_event: threading.Event | None = None
+        self._wake_call: Callable[[], None] | None = None
         self._default = self.stream(STREAM_EXECUTOR, STDOUT)
 
     # -- configuration -------------------------------------------------------------------------
@@ -202,23 +202,24 @@ class TraceBuffer:
             self._finished = True
             self._forget_phrase_sets()
 
-    def wake_at(self, size: int | None, event: threading.Event) -> None:
-        """Set `event` once the log holds at least `size` bytes (at once if it already does).
+    def wake_at(self, size: int | None, call: Callable[[], None] | None) -> None:
+        """Call `call` once the log holds at least `size` bytes (at once if it already does).
 
-        One waiter at a time (a later call replaces it; `size=None` disarms): the trace streamer
-        sleeps until a full patch is waiting instead of polling the size.
+        One waiter at a time (a later call replaces it; `size=None` disarms). `call` runs on
+        the writer's thread with the buffer locked and must not block: the trace streamer sets
+        an event or starts its thread, instead of polling the size.
         """
         with self._lock:
-            self._wake_event = event
+            self._wake_call = call if size is not None else None
             self._wake_size = size
             if size is not None:
                 self._wake_if_grown()
 
     def _wake_if_grown(self) -> None:
-        size, event = self._wake_size, self._wake_event
-        if size is not None and event is not None and self._store.size() >= size:
-            self._wake_size = None
-            event.set()
+        size, call = self._wake_size, self._wake_call
+        if size is not None and call is not None and self._store.size() >= size:
+            self._wake_size = self._wake_call = None
+            call()
 
     def _append(self, data: bytes) -> None:
         data = self._utf8.feed(data)

@@ -48,6 +48,7 @@ from runnerfleet.gitlab.jobs import (
 )
 from runnerfleet.log import fields
 from runnerfleet.trace.buffer import TraceBuffer
+from runnerfleet.trace.ticker import Ticket, ticker
 
 log = logging.getLogger("runnerfleet.trace")
 
@@ -225,6 +226,8 @@ class TraceStreamer:
         # patch is waiting (no polling: an idle or short job costs the watcher no wake-up).
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._started = False
+        self._ticket: Ticket | None = None  # the first tick, while no thread runs yet
         self._final: FinalResult | None = None
         self._fields = fields(job=job_id)
 
@@ -261,22 +264,53 @@ class TraceStreamer:
     # -- lifecycle ---------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the background thread (once)."""
+        """Start streaming (once): the first tick comes after one update interval.
+
+        With the real clock the background thread starts only at that first tick, or when a
+        full patch is waiting before it (see the `ticker` module): a job that ends sooner costs
+        no thread. With an injected `sleep` the thread starts at once and waits with it.
+        """
         with self._lock:
-            if self._thread is not None:
+            if self._started:
                 raise RuntimeError("the trace streamer was already started")
+            self._started = True
+            if self._sleep is not None:
+                self._thread = threading.Thread(
+                    target=self._watch, name=f"trace-{self.job_id}", daemon=True
+                )
+                self._thread.start()
+                return
+            interval = self._interval
+            self._ticket = ticker().call_at(time.monotonic() + interval, self._begin)
+            size = self._sent + self._max_chunk if self._last_patch_ok else None
+        self._buffer.wake_at(size, self._begin)
+
+    def _begin(self) -> None:
+        """The first tick is due (interval over, or a full patch waiting): start the thread."""
+        with self._lock:
+            if self._stop.is_set() or self._thread is not None:
+                return
+            ticket, self._ticket = self._ticket, None
             self._thread = threading.Thread(
-                target=self._watch, name=f"trace-{self.job_id}", daemon=True
+                target=self._watch, args=(True,), name=f"trace-{self.job_id}", daemon=True
             )
-        self._thread.start()
+            self._thread.start()
+        if ticket is not None:
+            ticket.cancel()
 
     def stop(self) -> None:
         """Stop the background thread without the final update (gitlab-runner's `Finish`)."""
-        self._stop.set()
-        self._wake.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join()
+        with self._lock:
+            self._stop.set()
+            thread = self._thread
+            ticket, self._ticket = self._ticket, None
+        if ticket is not None:
+            ticket.cancel()
+            self._buffer.wake_at(None, None)
+        if thread is not None:
+            self._wake.set()
+            if thread is not threading.current_thread():
+                thread.join()
 
     def finish(self, state: str, failure_reason: str | None = None,
                exit_code: int | None = None) -> None:
@@ -345,17 +379,18 @@ class TraceStreamer:
                         return True
             return not self._stop.is_set()
         finally:
-            self._buffer.wake_at(None, self._wake)
+            self._buffer.wake_at(None, None)
 
     def _arm_backlog_wake(self) -> None:
         """Ask the buffer to wake the watcher when a full patch is waiting (after a good patch)."""
         with self._lock:
             size = self._sent + self._max_chunk if self._last_patch_ok else None
-        self._buffer.wake_at(size, self._wake)
+        self._buffer.wake_at(size, self._wake.set)
 
-    def _watch(self) -> None:
+    def _watch(self, tick_now: bool = False) -> None:
         try:
-            while self._wait_tick():
+            while tick_now or self._wait_tick():
+                tick_now = False
                 with self._send_lock:
                     if self._stop.is_set():
                         return

@@ -462,6 +462,37 @@ def test_a_full_patch_written_while_the_streamer_sleeps_wakes_it_before_the_inte
     _assert_gitlab_has_the_log(setup, job_id, buffer, "success")
 
 
+def test_a_job_shorter_than_the_interval_is_streamed_without_a_thread_of_its_own(
+    setup: Setup, buffers: Callable[..., TraceBuffer]
+) -> None:
+    job_id, token = _take_job(setup)
+    buffer = buffers(timestamps=False)
+    streamer = TraceStreamer(setup.client, job_id, token, buffer, info=setup.info,
+                             on_cancel=Cancels(), update_interval=600.0)
+    streamer.start()
+    buffer.write(b"a short job\n")
+    assert not any(t.name == f"trace-{job_id}" for t in threading.enumerate())
+    streamer.finish("success")
+    _assert_gitlab_has_the_log(setup, job_id, buffer, "success")
+    assert [(s, e) for s, e, _ in _patch_ranges(setup, job_id)] == [(0, buffer.size() - 1)]
+
+
+def test_with_the_real_clock_the_log_goes_out_after_one_interval_while_the_job_runs(
+    setup: Setup, buffers: Callable[..., TraceBuffer]
+) -> None:
+    job_id, token = _take_job(setup)
+    buffer = buffers(timestamps=False)
+    streamer = TraceStreamer(setup.client, job_id, token, buffer, info=setup.info,
+                             on_cancel=Cancels(), update_interval=0.2)
+    streamer.start()
+    buffer.write(b"first output\n")
+    wait_for(lambda: streamer.sent_offset == buffer.size(), "the patch after the interval")
+    buffer.write(b"second output\n")
+    wait_for(lambda: streamer.sent_offset == buffer.size(), "the patch after the next interval")
+    streamer.finish("success")
+    _assert_gitlab_has_the_log(setup, job_id, buffer, "success")
+
+
 def test_a_failing_patch_falls_back_to_the_interval_even_with_a_backlog(
     setup: Setup, buffers: Callable[..., TraceBuffer]
 ) -> None:
