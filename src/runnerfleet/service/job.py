@@ -216,12 +216,11 @@ class JobRun:
         self._trace = trace
         slot, record = self._journal(journal, trace, timestamps=options["timestamps"])
         self._settle_args = (journal, slot, record, trace)
+        dynamic_force_send, debug_trace = job_flags.streamer_flags(self.payload, self.runner)
         streamer = TraceStreamer(
             self.client, self.job_id, self.token, trace, info=self.info, on_cancel=self.cancel,
             final_update_retry_limit=self.runner.effective_job_status_final_update_retry_limit,
-            dynamic_force_send_interval=job_flags.feature_flag(
-                self.payload, self.runner, "FF_USE_DYNAMIC_TRACE_FORCE_SEND_INTERVAL"),
-            debug_trace=job_flags.debug_trace(self.payload, self.runner),
+            dynamic_force_send_interval=dynamic_force_send, debug_trace=debug_trace,
         )
         return trace, streamer
 

@@ -14,41 +14,62 @@ from typing import Any
 
 from runnerfleet.config import RunnerConfig
 
+_DEBUG_NAMES = ("CI_DEBUG_TRACE", "CI_DEBUG_SERVICES")
+_DYNAMIC_FORCE_SEND = "FF_USE_DYNAMIC_TRACE_FORCE_SEND_INTERVAL"
 
-def _variable(payload: Mapping[str, Any], runner: RunnerConfig, name: str) -> str | None:
-    value: str | None = None
+
+def _values(payload: Mapping[str, Any], runner: RunnerConfig,
+            names: tuple[str, ...]) -> dict[str, str]:
+    """The value of each of `names` that is set, from one pass over the runner `environment`
+    and then the job's variables (the last one of a name wins)."""
+    found: dict[str, str] = {}
     for entry in runner.job_environment:
         key, sep, text = entry.partition("=")
-        if sep and key == name:
-            value = text
+        if sep and key in names:
+            found[key] = text
     variables = payload.get("variables")
     if isinstance(variables, list):
         for item in variables:
-            if isinstance(item, Mapping) and item.get("key") == name:
-                given = item.get("value")
-                if isinstance(given, str):
-                    value = given
-    return value
+            if isinstance(item, Mapping):
+                name = item.get("key")
+                if isinstance(name, str) and name in names:
+                    given = item.get("value")
+                    if isinstance(given, str):
+                        found[name] = given
+    return found
 
 
-def feature_flag(payload: Mapping[str, Any], runner: RunnerConfig, name: str) -> bool:
+def _flag(values: Mapping[str, str], runner: RunnerConfig, name: str) -> bool:
     from runnerfleet.build.featureflags import DEFAULTS, parse_go_bool
 
     if name in runner.feature_flags:
         return bool(runner.feature_flags[name])
-    text = _variable(payload, runner, name)
+    text = values.get(name)
     parsed = parse_go_bool(text) if text is not None else None
     return DEFAULTS.get(name, False) if parsed is None else parsed
 
 
-def debug_trace(payload: Mapping[str, Any], runner: RunnerConfig) -> bool:
-    """CI_DEBUG_TRACE / CI_DEBUG_SERVICES asked for (and not disabled by the runner)."""
+def _debug(values: Mapping[str, str], runner: RunnerConfig) -> bool:
     from runnerfleet.build.featureflags import parse_go_bool
 
     if runner.debug_trace_disabled:
         return False
-    return any(parse_go_bool(_variable(payload, runner, name) or "") is True
-               for name in ("CI_DEBUG_TRACE", "CI_DEBUG_SERVICES"))
+    return any(parse_go_bool(values.get(name) or "") is True for name in _DEBUG_NAMES)
+
+
+def feature_flag(payload: Mapping[str, Any], runner: RunnerConfig, name: str) -> bool:
+    return _flag(_values(payload, runner, (name,)), runner, name)
+
+
+def debug_trace(payload: Mapping[str, Any], runner: RunnerConfig) -> bool:
+    """CI_DEBUG_TRACE / CI_DEBUG_SERVICES asked for (and not disabled by the runner)."""
+    return _debug(_values(payload, runner, _DEBUG_NAMES), runner)
+
+
+def streamer_flags(payload: Mapping[str, Any], runner: RunnerConfig) -> tuple[bool, bool]:
+    """(FF_USE_DYNAMIC_TRACE_FORCE_SEND_INTERVAL, debug trace) from one pass over the variables."""
+    values = _values(payload, runner, (_DYNAMIC_FORCE_SEND, *_DEBUG_NAMES))
+    return _flag(values, runner, _DYNAMIC_FORCE_SEND), _debug(values, runner)
 
 
 def job_id_and_token(payload: Mapping[str, Any]) -> tuple[int, str] | None:

@@ -277,7 +277,10 @@ class RunService:
     def _end_job(self) -> None:
         with self._lock:
             self._jobs_in_flight = max(0, self._jobs_in_flight - 1)
-        self.events.put(_WORKER_DONE)
+        # Only a graceful shutdown waits for the count (it reads it before each wait, after
+        # `stopping` is set): waking the main loop for every job would cost a thread wake-up.
+        if self.stopping.is_set():
+            self.events.put(_WORKER_DONE)
 
     # -- the main loop -------------------------------------------------------------------------
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:

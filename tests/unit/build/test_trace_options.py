@@ -33,3 +33,20 @@ def test_the_options_build_a_buffer_that_masks_the_payloads_secrets() -> None:
         trace.write(b"pw=hunter2hunter2\n")
         trace.finish()
         assert b"hunter2" not in trace.bytes_since(0)
+
+
+def test_without_references_masked_values_and_flags_are_taken_as_sent_and_the_last_one_wins() -> None:
+    runner = RunnerConfig(environment=["FF_TIMESTAMPS=false", "PLAIN=x"])
+    raw = {"variables": [{"key": "TOKEN", "value": "s3cret-value", "masked": True},
+                         {"key": "FF_TIMESTAMPS", "value": "true"},
+                         {"key": "RAWSECRET", "value": "keep$literal", "masked": True, "raw": True},
+                         {"key": "OTHER", "value": "$PLAIN"}]}
+    options = trace_buffer_options(runner, raw)
+    assert options["masked"] == ["s3cret-value", "keep$literal"]
+    assert options["timestamps"] is True
+
+
+def test_a_flag_given_by_reference_is_expanded_before_it_is_read() -> None:
+    raw = {"variables": [{"key": "OFF", "value": "false"},
+                         {"key": "FF_TIMESTAMPS", "value": "${OFF}"}]}
+    assert trace_buffer_options(RunnerConfig(), raw)["timestamps"] is False

@@ -35,6 +35,18 @@ def test_early_feature_flags_follow_config_then_job_variable_then_default() -> N
     assert job_flags.debug_trace(payload, _runner(debug_trace_disabled=True)) is False
 
 
+def test_the_streamer_flags_come_from_one_pass_with_the_same_precedence() -> None:
+    payload = {"variables": [{"key": "FF_USE_DYNAMIC_TRACE_FORCE_SEND_INTERVAL", "value": "true"},
+                             {"key": "CI_DEBUG_SERVICES", "value": "1"},
+                             {"key": ["not", "a", "name"], "value": "x"}]}
+    assert job_flags.streamer_flags(payload, _runner()) == (True, True)
+    assert job_flags.streamer_flags(payload, _runner(
+        feature_flags={"FF_USE_DYNAMIC_TRACE_FORCE_SEND_INTERVAL": False},
+        debug_trace_disabled=True)) == (False, False)
+    assert job_flags.streamer_flags({}, _runner(environment=["CI_DEBUG_TRACE=true"])) == (
+        False, True)
+
+
 def test_job_id_and_token_need_both_to_be_usable() -> None:
     assert job_flags.job_id_and_token({"id": 5, "token": "glcbt-x"}) == (5, "glcbt-x")
     assert job_flags.job_id_and_token({"id": "5", "token": "glcbt-x"}) is None
