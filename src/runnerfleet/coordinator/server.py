@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import os
 import socket
 import socketserver
@@ -76,6 +77,14 @@ class _StreamedBody:
             pass
 
 
+_DATE: tuple[int, str] = (0, "")
+
+
+def _set_date(value: tuple[int, str]) -> None:
+    global _DATE
+    _DATE = value
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "runnerfleet-coordinator"
@@ -88,6 +97,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def version_string(self) -> str:
         return self.server_version
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # The Date header has whole seconds: formatted once per second, not once per answer.
+        if timestamp is not None:
+            return super().date_time_string(timestamp)
+        now = int(time.time())
+        cached = _DATE
+        if cached[0] != now:
+            cached = (now, email.utils.formatdate(now, usegmt=True))
+            _set_date(cached)
+        return cached[1]
 
     def do_GET(self) -> None:
         self._serve()

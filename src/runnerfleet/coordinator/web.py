@@ -26,6 +26,10 @@ class HttpError(Exception):
         super().__init__(response.status)
 
 
+_UNPARSED = object()  # Request._json before the body was parsed
+_INVALID = object()  # ... after it failed to parse
+
+
 @dataclass
 class Request:
     method: str
@@ -36,6 +40,7 @@ class Request:
     client_ip: str
     path_params: dict[str, str] = field(default_factory=dict)
     _params: dict[str, Any] | None = None
+    _json: Any = field(default=_UNPARSED, repr=False)
     # Set instead of `body` for routes the app streams (`Coordinator.streams_body`).
     stream: BodyStream | None = None
 
@@ -55,9 +60,21 @@ class Request:
         if not self.body or "json" not in self.content_type:
             return None
         try:
-            return json.loads(self.body)
+            return self._parsed_json()
         except ValueError:
             return None
+
+    def _parsed_json(self) -> Any:
+        # Parsed once per request: the long-poll check and `params` both read the body.
+        # Callers only read what they get (params copies the top level).
+        if self._json is _UNPARSED:
+            try:
+                self._json = json.loads(self.body)
+            except ValueError:
+                self._json = _INVALID
+        if self._json is _INVALID:
+            raise ValueError("the body is not valid JSON")
+        return self._json
 
     @property
     def params(self) -> dict[str, Any]:
@@ -70,7 +87,7 @@ class Request:
             if self.body:
                 if "json" in self.content_type:
                     try:
-                        parsed = json.loads(self.body)
+                        parsed = self._parsed_json()
                     except ValueError:
                         raise HttpError(
                             error(400, "message body does not match declared format")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json as jsonlib
 import logging
 import os
+import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -14,19 +15,25 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+# httpx imports its own command line (click, rich: ~45 ms) whenever those are installed; no
+# runnerfleet command uses it. Marking it absent makes httpx define its stub `main` instead.
+# Here, before the engine's first `import httpx` (this module, loaded with the package, comes
+# first in every entry point), so it holds for every command, not only those of the CLI.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
-from runnerfleet import version
-from runnerfleet.errors import ApiError, TransportError
-from runnerfleet.gitlab.models import (
+import httpx  # noqa: E402
+
+from runnerfleet import version  # noqa: E402
+from runnerfleet.errors import ApiError, TransportError  # noqa: E402
+from runnerfleet.gitlab.models import (  # noqa: E402
     RunnerRegistration,
     TLSSettings,
     TokenReset,
     parse_expiry,
 )
-from runnerfleet.gitlab.ratelimit import send_with_rate_limit
-from runnerfleet.gitlab.transport import Transport
-from runnerfleet.tokens import shorten_token
+from runnerfleet.gitlab.ratelimit import send_with_rate_limit  # noqa: E402
+from runnerfleet.gitlab.transport import Transport  # noqa: E402
+from runnerfleet.tokens import shorten_token  # noqa: E402
 
 log = logging.getLogger("runnerfleet.gitlab")
 

@@ -123,18 +123,32 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
                                                       if isinstance(a, BaseException))])
 
 
-_DEFAULT_HEADERS: httpx.Headers | None = None
+_DEFAULT_HEADERS: list[tuple[str, str]] | None = None
 _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100, keepalive_expiry=5.0)
+# Parsed request URLs by (URL, query parameters): a job's calls repeat the same few URLs, and
+# parsing one costs more than the rest of building the request.
+_URL_CACHE_SIZE = 512
 
 
-def _default_headers() -> httpx.Headers:
+def _default_headers() -> list[tuple[str, str]]:
     """The headers an httpx Client adds to every request (Accept, Accept-Encoding, Connection,
     User-Agent), read once from a Client that never opens a connection."""
     global _DEFAULT_HEADERS
     if _DEFAULT_HEADERS is None:
         with httpx.Client(transport=httpx.BaseTransport()) as probe:
-            _DEFAULT_HEADERS = httpx.Headers(probe.headers)
+            # `raw` keeps the names' case, as a copy of the Headers object would.
+            _DEFAULT_HEADERS = [(name.decode("ascii"), value.decode("ascii"))
+                                for name, value in probe.headers.raw]
     return _DEFAULT_HEADERS
+
+
+def merged_headers(headers: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The client defaults with `headers` applied as httpx merges them (`Headers.update`): the
+    defaults not named in `headers` (any case), then `headers` in their order."""
+    given = {name.lower() for name in headers}
+    merged = [item for item in _default_headers() if item[0].lower() not in given]
+    merged.extend(headers.items())
+    return merged
 
 
 class Transport:
@@ -172,6 +186,7 @@ class Transport:
         self.files = find_tls_files(self.host, tls, self.env)
         self._snapshot = self.files.snapshot()
         self._client = self._build()
+        self._urls: dict[tuple[str, tuple[tuple[str, str], ...]], httpx.URL] = {}
 
     def _build(self) -> httpx.HTTPTransport:
         # An http:// GitLab is never spoken to over TLS (no redirects are followed; an https
@@ -225,11 +240,8 @@ class Transport:
         """One HTTP exchange; a 407 from the proxy and every failure to get an answer raise."""
         if self.https:
             self._refresh()
-        merged = httpx.Headers(_default_headers())
-        merged.update(headers)
         request = httpx.Request(
-            method, url, headers=merged, content=content,
-            params=dict(params) if params else None,
+            method, self._url(url, params), headers=merged_headers(headers), content=content,
             extensions={"timeout": self._timeout},
         )
         try:
@@ -251,6 +263,19 @@ class Transport:
                 url=url,
             )
         return response
+
+    def _url(self, url: str, params: Mapping[str, str] | None) -> httpx.URL:
+        """The parsed URL with `params` merged into its query, as httpx.Request would make it."""
+        key = (url, tuple(params.items()) if params else ())
+        parsed = self._urls.get(key)
+        if parsed is None:
+            parsed = httpx.URL(url)
+            if params:
+                parsed = parsed.copy_merge_params(dict(params))
+            if len(self._urls) >= _URL_CACHE_SIZE:
+                self._urls.clear()
+            self._urls[key] = parsed
+        return parsed
 
     def _proxy_name(self) -> str:
         assert self.proxy is not None

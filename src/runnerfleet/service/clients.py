@@ -13,13 +13,14 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import httpx
 
 from runnerfleet.config import RunnerConfig, certs_dir, shorten_token
 from runnerfleet.gitlab import GitLabClient, TLSSettings
+
+if TYPE_CHECKING:
+    import httpx  # for annotations only: httpx is first imported by runnerfleet.gitlab
 
 Observer = Callable[[str, str, str, int, float], None]
 """(runner short token, endpoint, method, status, seconds) of one answered API call."""
