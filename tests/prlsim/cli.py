@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 from tests.vboxsim import guest
-from tests.vboxsim.state import Machine, Snapshot, Store, locked_store
+from tests.vboxsim.core import (
+    Command,
+    Dialect,
+    Failure,
+    parse_options,
+    refresh,
+    remove_machine,
+    restore_snapshot,
+    take_snapshot,
+)
+from tests.vboxsim.state import Machine, Store, locked_store
 
 VERSION = "prlctl version 19.4.1 (55996)"
 FAILURE = 255
@@ -21,12 +28,9 @@ LEASE_TIME = 1800
 NOT_FOUND = "The virtual machine could not be found."
 
 
-class Failure(Exception):
-    """A failed command: its stderr line (prlctl exits with 255)."""
-
-
-def home() -> Path:
-    return Path(os.environ.get("PRLSIM_HOME") or Path.home() / ".prlsim")
+def failed(line: str) -> Failure:
+    """A failed command: its one stderr line (prlctl exits with 255)."""
+    return Failure(line + "\n", FAILURE)
 
 
 def leases_file(root: Path) -> Path:
@@ -37,17 +41,14 @@ def leases_file(root: Path) -> Path:
 def find(store: Store, name: str, action: str = "get VM config") -> Machine:
     machine = store.find(name.strip("{}"))
     if machine is None:
-        raise Failure(f"Failed to {action}: {NOT_FOUND}")
-    refresh(machine)
+        raise failed(f"Failed to {action}: {NOT_FOUND}")
+    refresh(machine, _shut_down)
     return machine
 
 
-def refresh(machine: Machine) -> None:
-    """A running VM whose container stopped by itself was shut down inside."""
-    if machine.state == "running":
-        state = guest.container_state(machine.container)
-        if state is None or not state[0]:
-            machine.set_state("stopped")
+def _shut_down(exit_code: int | None) -> str:
+    """A VM whose guest ended by itself was shut down inside."""
+    return "stopped"
 
 
 def new_machine(store: Store, name: str, *, template: bool = False) -> Machine:
@@ -61,24 +62,12 @@ def new_machine(store: Store, name: str, *, template: bool = False) -> Machine:
 
 
 def flags(args: list[str], booleans: set[str], valued: set[str]) -> tuple[list[str], dict[str, str]]:
-    positional: list[str] = []
-    found: dict[str, str] = {}
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg in valued:
-            if i + 1 >= len(args):
-                raise Failure(f"Failed to parse the command line: {arg} requires a value")
-            found[arg] = args[i + 1]
-            i += 1
-        elif arg in booleans:
-            found[arg] = ""
-        elif arg.startswith("-"):
-            raise Failure(f"Failed to parse the command line: unrecognized option '{arg}'")
-        else:
-            positional.append(arg)
-        i += 1
-    return positional, found
+    """(positional arguments, options): `-o value` (no `-o=value`); any other `-x` fails."""
+    return parse_options(
+        args, booleans, valued, option_prefix="-", inline_values=False,
+        missing_value=lambda key: failed(f"Failed to parse the command line: {key} requires a value"),
+        unknown_option=lambda arg: failed(
+            f"Failed to parse the command line: unrecognized option '{arg}'"))
 
 
 # -- output formats ------------------------------------------------------------------------------
@@ -120,7 +109,7 @@ def cmd_list(store: Store, args: list[str]) -> str:
     positional, opts = flags(args, {"--no-header", "-a", "--all", "-f", "--full", "--json", "-j", "-t",
                                     "--template"}, {"--output", "-o", "-i", "--info"})
     for machine in store.machines:
-        refresh(machine)
+        refresh(machine, _shut_down)
     target = opts.get("-i") or opts.get("--info")
     if target is not None:
         return info(find(store, target))
@@ -147,11 +136,11 @@ def cmd_list(store: Store, args: list[str]) -> str:
 def cmd_clone(store: Store, args: list[str]) -> str:
     positional, opts = flags(args, {"--template", "--linked"}, {"--name", "--dst"})
     if len(positional) != 1 or "--name" not in opts:
-        raise Failure("Failed to parse the command line: clone <vm> --name <new name>")
+        raise failed("Failed to parse the command line: clone <vm> --name <new name>")
     source = find(store, positional[0])
     name = opts["--name"]
     if store.find(name) is not None:
-        raise Failure(f"Failed to clone the VM: The virtual machine with the name \"{name}\" already exists.")
+        raise failed(f"Failed to clone the VM: The virtual machine with the name \"{name}\" already exists.")
     clone = new_machine(store, name, template="--template" in opts)
     clone.ostype = source.ostype
     clone.extradata = dict(source.extradata)
@@ -164,17 +153,17 @@ def cmd_clone(store: Store, args: list[str]) -> str:
 def cmd_create(store: Store, args: list[str]) -> str:
     positional, opts = flags(args, set(), {"--ostemplate", "-t", "--distribution", "-d", "--dst"})
     if len(positional) != 1:
-        raise Failure("Failed to parse the command line: create <name>")
+        raise failed("Failed to parse the command line: create <name>")
     name = positional[0]
     if store.find(name) is not None:
-        raise Failure(f"Failed to create the VM: The virtual machine with the name \"{name}\" "
+        raise failed(f"Failed to create the VM: The virtual machine with the name \"{name}\" "
                       "already exists.")
     machine = new_machine(store, name)
     template_name = opts.get("--ostemplate") or opts.get("-t")
     if template_name:
         template = find(store, template_name, "create the VM")
         if not template.template:
-            raise Failure(f"Failed to create the VM: \"{template.name}\" is not a template.")
+            raise failed(f"Failed to create the VM: \"{template.name}\" is not a template.")
         machine.extradata = dict(template.extradata)
         machine.disk = template.image()
     store.machines.append(machine)
@@ -197,16 +186,16 @@ def _write_lease(store: Store, machine: Machine) -> None:
 
 def cmd_start(store: Store, args: list[str]) -> str:
     if len(args) != 1:
-        raise Failure("Failed to parse the command line: start <vm>")
+        raise failed("Failed to parse the command line: start <vm>")
     machine = find(store, args[0], "start the VM")
     if machine.template:
-        raise Failure("Failed to start the VM: The operation cannot be performed on a template.")
+        raise failed("Failed to start the VM: The operation cannot be performed on a template.")
     if machine.state == "running":
-        raise Failure(f"Failed to start the VM: The virtual machine \"{machine.name}\" is already running.")
+        raise failed(f"Failed to start the VM: The virtual machine \"{machine.name}\" is already running.")
     try:
         guest.power_on(machine, store.root)
     except RuntimeError as error:
-        raise Failure(f"Failed to start the VM: {error}") from None
+        raise failed(f"Failed to start the VM: {error}") from None
     machine.set_state("running")
     _write_lease(store, machine)
     return "Starting the VM...\nThe VM has been successfully started.\n"
@@ -215,10 +204,10 @@ def cmd_start(store: Store, args: list[str]) -> str:
 def cmd_stop(store: Store, args: list[str]) -> str:
     positional, _ = flags(args, {"--kill", "--acpi", "--noforce", "--drop-state"}, set())
     if len(positional) != 1:
-        raise Failure("Failed to parse the command line: stop <vm> [--kill]")
+        raise failed("Failed to parse the command line: stop <vm> [--kill]")
     machine = find(store, positional[0], "stop the VM")
     if machine.state == "stopped":
-        raise Failure(f"Failed to stop the VM: The virtual machine \"{machine.name}\" is not running.")
+        raise failed(f"Failed to stop the VM: The virtual machine \"{machine.name}\" is not running.")
     if machine.state == "suspended":
         # A suspended VM's memory state is dropped: the disk stays as it was.
         machine.set_state("stopped")
@@ -228,26 +217,16 @@ def cmd_stop(store: Store, args: list[str]) -> str:
     return "Stopping the VM...\nThe VM has been successfully stopped.\n"
 
 
-def _drop(store: Store, machine: Machine, *, delete_files: bool) -> None:
-    store.machines.remove(machine)
-    guest.discard(machine)
-    if delete_files:
-        for image in machine.owned_images:
-            if not store.image_in_use(image, besides=machine):
-                guest.remove_image(image)
-        shutil.rmtree(machine.folder, ignore_errors=True)
-
-
 def _remover(action: str, done: str, *, delete_files: bool) -> Callable[[Store, list[str]], str]:
     """`delete` (the VM and its files) and `unregister` (only the registration) of a stopped VM."""
     def command(store: Store, args: list[str]) -> str:
         verb = action.split()[0]
         if len(args) != 1:
-            raise Failure(f"Failed to parse the command line: {verb} <vm>")
+            raise failed(f"Failed to parse the command line: {verb} <vm>")
         machine = find(store, args[0], f"{verb} the VM")
         if machine.state == "running":
-            raise Failure(f"Failed to {verb} the VM: The virtual machine \"{machine.name}\" is running.")
-        _drop(store, machine, delete_files=delete_files)
+            raise failed(f"Failed to {verb} the VM: The virtual machine \"{machine.name}\" is running.")
+        remove_machine(store, machine, delete_files=delete_files)
         return f"{action} the VM...\nThe VM has been successfully {done}.\n"
     return command
 
@@ -259,26 +238,17 @@ cmd_unregister = _remover("Unregistering", "unregistered", delete_files=False)
 def cmd_snapshot(store: Store, args: list[str]) -> str:
     positional, opts = flags(args, set(), {"--name", "-n", "--description", "-d"})
     if len(positional) != 1:
-        raise Failure("Failed to parse the command line: snapshot <vm> [--name <name>]")
+        raise failed("Failed to parse the command line: snapshot <vm> [--name <name>]")
     machine = find(store, positional[0], "create the snapshot")
-    snap_id = str(uuid.uuid4())
-    disk = guest.commit(machine, f"vboxsim/{machine.uuid}:{snap_id}")
-    state = "suspended" if machine.state == "running" else "stopped"
-    name = opts.get("--name") or opts.get("-n") or "Snapshot"
-    snap = Snapshot(snap_id, name, opts.get("--description", ""), machine.current_snapshot, disk, state)
-    machine.snapshots[snap_id] = snap
-    if machine.current_snapshot is None:
-        machine.root_snapshot = snap_id
-    else:
-        machine.snapshots[machine.current_snapshot].children.append(snap_id)
-    machine.current_snapshot = snap_id
-    return f"Creating the snapshot...\nThe snapshot with id {{{snap_id}}} has been successfully created.\n"
+    snap = take_snapshot(machine, opts.get("--name") or opts.get("-n") or "Snapshot",
+                         opts.get("--description", ""), saved_state="suspended", off_state="stopped")
+    return f"Creating the snapshot...\nThe snapshot with id {{{snap.uuid}}} has been successfully created.\n"
 
 
 def cmd_snapshot_list(store: Store, args: list[str]) -> str:
     positional, _ = flags(args, {"--tree", "-t"}, {"--id", "-i"})
     if len(positional) != 1:
-        raise Failure("Failed to parse the command line: snapshot-list <vm>")
+        raise failed("Failed to parse the command line: snapshot-list <vm>")
     return snapshot_list(find(store, positional[0], "get the snapshot list"))
 
 
@@ -286,21 +256,16 @@ def cmd_snapshot_switch(store: Store, args: list[str]) -> str:
     positional, opts = flags(args, {"--skip-resume"}, {"--id", "-i"})
     snap_id = (opts.get("--id") or opts.get("-i") or "").strip("{}")
     if len(positional) != 1 or not snap_id:
-        raise Failure("Failed to parse the command line: snapshot-switch <vm> --id <snapshot id>")
+        raise failed("Failed to parse the command line: snapshot-switch <vm> --id <snapshot id>")
     machine = find(store, positional[0], "switch to the snapshot")
     snap = machine.snapshots.get(snap_id)
     if snap is None:
-        raise Failure("Failed to switch to the snapshot: The snapshot could not be found.")
-    if machine.state == "running":
-        guest.power_off(machine)
-    guest.discard(machine)
-    machine.disk = snap.disk
-    machine.current_snapshot = snap.uuid
-    machine.set_state(snap.state)
+        raise failed("Failed to switch to the snapshot: The snapshot could not be found.")
+    restore_snapshot(machine, snap)
     return "Switch to the snapshot...\nThe VM has been successfully switched.\n"
 
 
-COMMANDS: dict[str, Callable[[Store, list[str]], str]] = {
+COMMANDS: dict[str, Command] = {
     "list": cmd_list,
     "clone": cmd_clone,
     "create": cmd_create,
@@ -317,19 +282,12 @@ COMMANDS: dict[str, Callable[[Store, list[str]], str]] = {
 def cmd_exec(args: list[str]) -> int:
     """`prlctl exec <vm> <command...>`: the command's output and exit status (docker exec)."""
     if len(args) < 2:
-        sys.stderr.write("Failed to parse the command line: exec <vm> <command>\n")
-        return FAILURE
-    with locked_store(home()) as store:
-        machine = store.find(args[0].strip("{}"))
-        if machine is not None:
-            refresh(machine)
-    if machine is None:
-        sys.stderr.write(f"Failed to get VM config: {NOT_FOUND}\n")
-        return FAILURE
+        raise failed("Failed to parse the command line: exec <vm> <command>")
+    with locked_store(DIALECT.home()) as store:
+        machine = find(store, args[0])
     if machine.state != "running":
-        sys.stderr.write(f"Failed to execute the command: The virtual machine \"{machine.name}\" is not "
-                         "running.\n")
-        return FAILURE
+        raise failed(f"Failed to execute the command: The virtual machine \"{machine.name}\" is not "
+                     "running.")
     # Without the lock: a command in the guest may run long, other prlctl calls go on meanwhile.
     # The guest runs the words as one command line of its shell (so `exit 0` works, as gitlab-runner uses it).
     done = subprocess.run(["docker", "exec", machine.container, "sh", "-c", " ".join(args[1:])],
@@ -339,23 +297,16 @@ def cmd_exec(args: list[str]) -> int:
     return done.returncode
 
 
+DIALECT = Dialect(
+    home_variable="PRLSIM_HOME", default_home=".prlsim",
+    version=VERSION, version_args=(("--version",), ("-V",)),
+    usage=Failure("Usage: prlctl <command> [options]\n", FAILURE),
+    unknown_command=lambda name: failed(
+        f"Failed to parse the command line: unknown command '{name}'"),
+    commands=COMMANDS,
+    unlocked={"exec": cmd_exec},
+)
+
+
 def main(argv: list[str]) -> int:
-    if argv in (["--version"], ["-V"]):
-        sys.stdout.write(VERSION + "\n")
-        return 0
-    if not argv:
-        sys.stderr.write("Usage: prlctl <command> [options]\n")
-        return FAILURE
-    if argv[0] == "exec":
-        return cmd_exec(argv[1:])
-    command = COMMANDS.get(argv[0])
-    if command is None:
-        sys.stderr.write(f"Failed to parse the command line: unknown command '{argv[0]}'\n")
-        return FAILURE
-    try:
-        with locked_store(home()) as store:
-            sys.stdout.write(command(store, argv[1:]))
-    except Failure as failure:
-        sys.stderr.write(f"{failure}\n")
-        return FAILURE
-    return 0
+    return DIALECT.main(argv)

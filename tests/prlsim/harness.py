@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
+from tests.prlsim import cli
 from tests.prlsim.cli import leases_file, new_machine
 from tests.vboxsim.harness import VBoxSim
 from tests.vboxsim.state import locked_store
@@ -21,13 +22,8 @@ class PrlSim(VBoxSim):
     Containers, images and teardown are tests/vboxsim's (the same registry and guests).
     """
 
-    @property
-    def executable(self) -> str:
-        return str(EXECUTABLE)
-
-    @property
-    def environ(self) -> dict[str, str]:
-        return {**os.environ, "PRLSIM_HOME": str(self.home)}
+    program: ClassVar[Path] = EXECUTABLE
+    home_variable: ClassVar[str] = cli.DIALECT.home_variable
 
     @property
     def dhcp_leases(self) -> Path:

@@ -6,14 +6,20 @@ and `Context:` lines, exit status 1; usage errors exit with 2 (RTEXITCODE_SYNTAX
 
 from __future__ import annotations
 
-import shutil
-import sys
-import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 from tests.vboxsim import guest, render
-from tests.vboxsim.state import Machine, NatRule, SharedFolder, Snapshot, Store, locked_store
+from tests.vboxsim.core import (
+    Command,
+    Dialect,
+    Failure,
+    parse_options,
+    refresh,
+    remove_machine,
+    restore_snapshot,
+    take_snapshot,
+)
+from tests.vboxsim.state import Machine, NatRule, SharedFolder, Snapshot, Store
 
 PROGRESS = "0%...10%...20%...30%...40%...50%...60%...70%...80%...90%...100%\n"
 
@@ -26,20 +32,12 @@ INVALID_ARG = ("E_INVALIDARG", "0x80070057", "NATEngineWrap", "INATEngine")
 CONSOLE_STATE = ("VBOX_E_INVALID_VM_STATE", "0x80bb0002", "ConsoleWrap", "IConsole")
 
 
-class Failure(Exception):
-    """A failed command: the stderr text and the exit status VBoxManage would give."""
-
-    def __init__(self, text: str, status: int = 1) -> None:
-        super().__init__(text)
-        self.text, self.status = text, status
-
-
 def com_error(message: str, code: tuple[str, str, str, str], context: str) -> Failure:
     name, value, component, interface = code
     return Failure(f"VBoxManage: error: {message}\n"
                    f"VBoxManage: error: Details: code {name} ({value}), component {component}, "
                    f"interface {interface}, callee nsISupports\n"
-                   f'VBoxManage: error: Context: "{context}" at line 1 of file VBoxManageSim.cpp\n')
+                   f'VBoxManage: error: Context: "{context}" at line 1 of file VBoxManageSim.cpp\n', 1)
 
 
 def syntax(message: str) -> Failure:
@@ -51,42 +49,27 @@ def find(store: Store, name: str) -> Machine:
     if machine is None:
         raise com_error(f"Could not find a registered machine named '{name}'", OBJECT_NOT_FOUND,
                         "FindMachine(Bstr(a->argv[0]).raw(), machine.asOutParam())")
-    refresh(machine)
+    refresh(machine, _shut_down)
     return machine
 
 
-def refresh(machine: Machine) -> None:
-    """A running machine whose container stopped by itself was powered off (or crashed) inside."""
-    if machine.state == "running":
-        state = guest.container_state(machine.container)
-        if state is None or not state[0]:
-            machine.set_state("poweroff" if state is not None and state[1] == 0 else "aborted")
+def _the_machine(store: Store, positional: list[str]) -> Machine:
+    """The machine a command naming exactly one takes."""
+    if len(positional) != 1:
+        raise syntax("Incorrect number of parameters")
+    return find(store, positional[0])
+
+
+def _shut_down(exit_code: int | None) -> str:
+    """A machine whose guest ended by itself: powered off inside, or crashed."""
+    return "poweroff" if exit_code == 0 else "aborted"
 
 
 def options(args: list[str], flags: set[str], valued: set[str]) -> tuple[list[str], dict[str, str]]:
     """(positional arguments, options); `--opt value` and `--opt=value` both work, as with RTGetOpt."""
-    positional: list[str] = []
-    found: dict[str, str] = {}
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        key, eq, inline = arg.partition("=")
-        if key in valued:
-            if eq:
-                found[key] = inline
-            elif i + 1 < len(args):
-                found[key] = args[i + 1]
-                i += 1
-            else:
-                raise syntax(f"{key}: The option requires a value")
-        elif arg in flags:
-            found[arg] = ""
-        elif arg.startswith("--"):
-            raise syntax(f"Unknown option: {arg}")
-        else:
-            positional.append(arg)
-        i += 1
-    return positional, found
+    return parse_options(args, flags, valued,
+                         missing_value=lambda key: syntax(f"{key}: The option requires a value"),
+                         unknown_option=lambda arg: syntax(f"Unknown option: {arg}"))
 
 
 # -- commands ----------------------------------------------------------------------------------------
@@ -98,7 +81,7 @@ def cmd_list(store: Store, args: list[str]) -> str:
     what = positional[0]
     long = "--long" in opts or "-l" in opts
     for machine in store.machines:
-        refresh(machine)
+        refresh(machine, _shut_down)
     if what in ("vms", "runningvms"):
         machines = store.machines if what == "vms" else [m for m in store.machines if m.state == "running"]
         if long:
@@ -113,9 +96,7 @@ def cmd_list(store: Store, args: list[str]) -> str:
 
 def cmd_showvminfo(store: Store, args: list[str]) -> str:
     positional, opts = options(args, {"--machinereadable", "--details"}, {"--log"})
-    if len(positional) != 1:
-        raise syntax("Incorrect number of parameters")
-    machine = find(store, positional[0])
+    machine = _the_machine(store, positional)
     return render.vm_info_machine(machine) if "--machinereadable" in opts else render.vm_info_human(machine)
 
 
@@ -153,9 +134,7 @@ def _nat_rule(machine: Machine, spec: str) -> NatRule:
 
 def cmd_modifyvm(store: Store, args: list[str]) -> str:
     positional, opts = options(args, set(), {"--natpf1", "--memory", "--ostype"})
-    if len(positional) != 1:
-        raise syntax("Incorrect number of parameters")
-    machine = find(store, positional[0])
+    machine = _the_machine(store, positional)
     if machine.state == "running":
         raise com_error(f"The machine '{machine.name}' is already locked for a session (or being unlocked)",
                         INVALID_OBJECT_STATE, "LockMachine(a->session, LockType_Write)")
@@ -209,20 +188,6 @@ def cmd_sharedfolder(store: Store, args: list[str]) -> str:
     return ""
 
 
-def _take_snapshot(machine: Machine, name: str, description: str) -> Snapshot:
-    snap_uuid = str(uuid.uuid4())
-    disk = guest.commit(machine, f"vboxsim/{machine.uuid}:{snap_uuid}")
-    state = "saved" if machine.state == "running" else "poweroff"
-    snap = Snapshot(snap_uuid, name, description, machine.current_snapshot, disk, state)
-    machine.snapshots[snap_uuid] = snap
-    if machine.current_snapshot is None:
-        machine.root_snapshot = snap_uuid
-    else:
-        machine.snapshots[machine.current_snapshot].children.append(snap_uuid)
-    machine.current_snapshot = snap_uuid
-    return snap
-
-
 def _find_snapshot(machine: Machine, name: str) -> Snapshot | None:
     for snap in machine.snapshots.values():
         if name in (snap.name, snap.uuid):
@@ -230,16 +195,20 @@ def _find_snapshot(machine: Machine, name: str) -> Snapshot | None:
     return None
 
 
-def cmd_snapshot(store: Store, args: list[str]) -> str:
+def _machine_and_action(store: Store, args: list[str]) -> tuple[Machine, str]:
+    """`<vm> <action> ...`: the machine and the action's word."""
     if len(args) < 2:
         raise syntax("Not enough parameters")
-    machine = find(store, args[0])
-    action = args[1]
+    return find(store, args[0]), args[1]
+
+
+def cmd_snapshot(store: Store, args: list[str]) -> str:
+    machine, action = _machine_and_action(store, args)
     if action == "list":
         _, opts = options(args[2:], {"--machinereadable", "--details"}, set())
         if machine.root_snapshot is None:
             # VBoxManage prints this on stdout and fails.
-            raise Failure("", 1) from _Stdout("This machine does not have any snapshots\n")
+            raise Failure("", 1, stdout="This machine does not have any snapshots\n")
         root = machine.snapshots[machine.root_snapshot]
         if "--machinereadable" in opts:
             return render.snapshot_lines_machine(machine, root)
@@ -248,13 +217,14 @@ def cmd_snapshot(store: Store, args: list[str]) -> str:
         positional, opts = options(args[2:], {"--live", "--pause"}, {"--description", "--uniquename"})
         if not positional:
             raise syntax("Missing snapshot name")
-        snap = _take_snapshot(machine, positional[0], opts.get("--description", ""))
+        snap = take_snapshot(machine, positional[0], opts.get("--description", ""),
+                             saved_state="saved", off_state="poweroff")
         return f"{PROGRESS}Snapshot taken. UUID: {snap.uuid}\n"
     if action in ("restore", "restorecurrent"):
         if action == "restorecurrent":
             target = machine.snapshots.get(machine.current_snapshot or "")
             if target is None:
-                raise Failure("", 1) from _Stdout("This machine does not have any snapshots\n")
+                raise Failure("", 1, stdout="This machine does not have any snapshots\n")
         else:
             if len(args) != 3:
                 raise syntax("Expecting snapshot name only")
@@ -266,24 +236,15 @@ def cmd_snapshot(store: Store, args: list[str]) -> str:
         if machine.state == "running":
             raise com_error("Cannot delete the current state of the running machine (machine state: Running)",
                             INVALID_VM_STATE, "RestoreSnapshot(pSnapshot, pProgress.asOutParam())")
-        guest.discard(machine)
-        machine.disk = target.disk
-        machine.current_snapshot = target.uuid
-        machine.set_state(target.state)
+        restore_snapshot(machine, target)
         return f"Restoring snapshot '{target.name}' ({target.uuid})\n{PROGRESS}"
     raise syntax(f"Invalid parameter '{action}'")
-
-
-class _Stdout(Exception):
-    """Text a failing command prints on stdout (VBoxManage's RTPrintf before a failure exit)."""
 
 
 def cmd_clonevm(store: Store, args: list[str]) -> str:
     positional, opts = options(args, {"--register"},
                                {"--name", "--mode", "--snapshot", "--options", "--basefolder", "--groups"})
-    if len(positional) != 1:
-        raise syntax("Incorrect number of parameters")
-    source = find(store, positional[0])
+    source = _the_machine(store, positional)
     name = opts.get("--name") or f"{source.name} Clone"
     clone = store.new_machine(name, opts.get("--basefolder"), source.ostype)
     if Path(clone.settings_file).exists():
@@ -340,12 +301,9 @@ def cmd_startvm(store: Store, args: list[str]) -> str:
 
 
 def cmd_controlvm(store: Store, args: list[str]) -> str:
-    if len(args) < 2:
-        raise syntax("Not enough parameters")
-    machine = find(store, args[0])
+    machine, action = _machine_and_action(store, args)
     if machine.state != "running":
-        raise Failure(f"VBoxManage: error: Machine '{args[0]}' is not currently running.\n")
-    action = args[1]
+        raise Failure(f"VBoxManage: error: Machine '{args[0]}' is not currently running.\n", 1)
     if action in ("poweroff", "acpipowerbutton"):
         guest.power_off(machine)
         machine.set_state("poweroff")
@@ -355,25 +313,16 @@ def cmd_controlvm(store: Store, args: list[str]) -> str:
 
 def cmd_unregistervm(store: Store, args: list[str]) -> str:
     positional, opts = options(args, {"--delete", "--delete-all"}, set())
-    if len(positional) != 1:
-        raise syntax("Incorrect number of parameters")
-    machine = find(store, positional[0])
+    machine = _the_machine(store, positional)
     if machine.state == "running":
         raise com_error(f"Cannot unregister the machine '{machine.name}' while it is locked",
                         INVALID_OBJECT_STATE, "Unregister(CleanupMode_DetachAllReturnHardDisksOnly, ...)")
-    store.machines.remove(machine)
-    # The container is this machine's running instance; without the machine it is gone too.
-    guest.discard(machine)
-    if "--delete" in opts or "--delete-all" in opts:
-        for image in machine.owned_images:
-            if not store.image_in_use(image, besides=machine):
-                guest.remove_image(image)
-        shutil.rmtree(machine.folder, ignore_errors=True)
-        return PROGRESS
-    return ""
+    delete = "--delete" in opts or "--delete-all" in opts
+    remove_machine(store, machine, delete_files=delete)
+    return PROGRESS if delete else ""
 
 
-COMMANDS: dict[str, Callable[[Store, list[str]], str]] = {
+COMMANDS: dict[str, Command] = {
     "list": cmd_list,
     "showvminfo": cmd_showvminfo,
     "createvm": cmd_createvm,
@@ -389,26 +338,15 @@ COMMANDS: dict[str, Callable[[Store, list[str]], str]] = {
 }
 
 
+DIALECT = Dialect(
+    home_variable="VBOXSIM_HOME", default_home=".vboxsim",
+    version=render.VERSION, version_args=(("--version",), ("-v",), ("-version",)),
+    usage=Failure("Usage: VBoxManage <command> [options]\n", 2),
+    unknown_command=lambda name: Failure(f"VBoxManage: error: Invalid command '{name}'\n", 2),
+    commands=COMMANDS,
+    guest_error=lambda error: Failure(f"VBoxManage: error: {error}\n", 1),
+)
+
+
 def main(argv: list[str]) -> int:
-    if argv in (["--version"], ["-v"], ["-version"]):
-        sys.stdout.write(render.VERSION + "\n")
-        return 0
-    if not argv:
-        sys.stderr.write("Usage: VBoxManage <command> [options]\n")
-        return 2
-    command = COMMANDS.get(argv[0])
-    if command is None:
-        sys.stderr.write(f"VBoxManage: error: Invalid command '{argv[0]}'\n")
-        return 2
-    try:
-        with locked_store() as store:
-            sys.stdout.write(command(store, argv[1:]))
-    except Failure as failure:
-        if isinstance(failure.__cause__, _Stdout):
-            sys.stdout.write(str(failure.__cause__))
-        sys.stderr.write(failure.text)
-        return failure.status
-    except RuntimeError as error:
-        sys.stderr.write(f"VBoxManage: error: {error}\n")
-        return 1
-    return 0
+    return DIALECT.main(argv)

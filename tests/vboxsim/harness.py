@@ -6,7 +6,9 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
+from tests.vboxsim import cli
 from tests.vboxsim.guest import HOME_LABEL
 
 EXECUTABLE = Path(__file__).resolve().parent / "VBoxManage"
@@ -14,23 +16,32 @@ EXECUTABLE = Path(__file__).resolve().parent / "VBoxManage"
 
 @dataclass
 class VBoxSim:
-    """One simulated VirtualBox installation (its own registry in `home`)."""
+    """One simulated VirtualBox installation (its own registry in `home`); a subclass names
+    another CLI of the same simulator (its program and the variable naming its home)."""
 
     home: Path
+    program: ClassVar[Path] = EXECUTABLE
+    home_variable: ClassVar[str] = cli.DIALECT.home_variable
 
     @property
     def executable(self) -> str:
-        return str(EXECUTABLE)
+        return str(self.program)
+
+    @property
+    def home_environ(self) -> dict[str, str]:
+        """What a process needs in its environment to use this installation."""
+        return {self.home_variable: str(self.home)}
 
     @property
     def environ(self) -> dict[str, str]:
-        return {**os.environ, "VBOXSIM_HOME": str(self.home)}
+        return {**os.environ, **self.home_environ}
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         done = subprocess.run([self.executable, *args], capture_output=True, text=True, env=self.environ,
                               timeout=300)
         if check and done.returncode != 0:
-            raise AssertionError(f"VBoxManage {' '.join(args)} failed ({done.returncode}): {done.stderr}")
+            raise AssertionError(f"{self.program.name} {' '.join(args)} failed ({done.returncode}): "
+                                 f"{done.stderr}")
         return done
 
     def create_golden_vm(self, name: str, image: str, boot: str, *, snapshot: str | None = None) -> None:

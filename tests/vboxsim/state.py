@@ -1,6 +1,7 @@
 """The simulator's registry on disk: machines, their NAT rules, snapshots and disks, under one lock.
 
-Everything lives in `$VBOXSIM_HOME` (default `~/.vboxsim`): `state.json` holds the registered
+Everything lives in the CLI's home (VBoxManage's `$VBOXSIM_HOME`, default `~/.vboxsim`; prlctl's
+`$PRLSIM_HOME`): `state.json` holds the registered
 machines, `VirtualBox VMs/<name>/<name>.vbox` marks each machine folder (as VirtualBox keeps its
 settings file there). Each command takes an exclusive lock for its whole run, as VBoxSVC
 serialises changes to the machines it manages.
@@ -11,17 +12,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-
-def home() -> Path:
-    return Path(os.environ.get("VBOXSIM_HOME") or Path.home() / ".vboxsim")
 
 
 def now_text() -> str:
@@ -148,9 +144,8 @@ class Store:
 
 
 @contextlib.contextmanager
-def locked_store(root: Path | None = None) -> Iterator[Store]:
-    """The registry under `root` (default `$VBOXSIM_HOME`), locked until the block ends, then saved."""
-    root = root or home()
+def locked_store(root: Path) -> Iterator[Store]:
+    """The registry under `root` (a dialect's home), locked until the block ends, then saved."""
     root.mkdir(parents=True, exist_ok=True)
     with open(root / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -8,28 +8,22 @@ from typing import Any
 
 import pytest
 
-from runnerfleet.config import RunnerConfig, SshConfig
+from runnerfleet.config import RunnerConfig
 from runnerfleet.config.schema import ParallelsConfig
 from runnerfleet.executors.parallels import ParallelsExecutorProvider
-from runnerfleet.executors.ssh import SshOptions
-from tests.integration.build.helpers import runner_config
 from tests.integration.ssh.conftest import key, test_image, world
 from tests.integration.ssh.sshd import IMAGE, KeyPair
-from tests.integration.virtualbox.conftest import boot_script
+from tests.integration.virtualbox.vms import boot_script, installation, provider_options, vm_runner
 from tests.prlsim.harness import PrlSim
 
 GOLDEN = "macos-golden"
-FAST = SshOptions(connect_retries=1, retry_interval=0.2, connect_timeout=10)
 __all__ = ["key", "test_image", "world"]  # fixtures shared with the ssh tests
 
 
 @pytest.fixture
 def prl(test_image: None, tmp_path: Path) -> Iterator[PrlSim]:
-    sim = PrlSim(tmp_path / "prl")
-    try:
+    with installation(PrlSim, tmp_path / "prl") as sim:
         yield sim
-    finally:
-        sim.destroy()
 
 
 @pytest.fixture
@@ -39,15 +33,13 @@ def golden(prl: PrlSim, key: KeyPair) -> str:
 
 
 def make_provider(prl: PrlSim, **kwargs: Any) -> ParallelsExecutorProvider:
-    kwargs.setdefault("ssh_options", FAST)
-    kwargs.setdefault("ssh_wait", 60.0)
     kwargs.setdefault("apple_silicon", False)
     kwargs.setdefault("poll_interval", 0.2)
     kwargs.setdefault("dhcp_leases", str(prl.dhcp_leases))
-    return ParallelsExecutorProvider(prlctl=prl.executable, environ=prl.environ, **kwargs)
+    return ParallelsExecutorProvider(prlctl=prl.executable, environ=prl.environ,
+                                     **provider_options(kwargs))
 
 
 def prl_runner(key: KeyPair, **parallels: Any) -> RunnerConfig:
     parallels.setdefault("base_name", GOLDEN)
-    ssh = SshConfig(user="root", identity_file=str(key.private_path), disable_strict_host_key_checking=True)
-    return runner_config(executor="parallels", ssh=ssh, parallels=ParallelsConfig(**parallels))
+    return vm_runner("parallels", ParallelsConfig(**parallels), key)

@@ -8,18 +8,24 @@ import time
 import pytest
 
 from runnerfleet.config import ConfigFile
-from runnerfleet.errors import ConfigError
 from tests.integration.build.helpers import SHORT_TOKEN, World, payload, run_job, start_job
 from tests.integration.parallels.conftest import GOLDEN, make_provider, prl_runner
 from tests.integration.ssh.sshd import IMAGE, KeyPair
-from tests.integration.virtualbox.conftest import boot_script
+from tests.integration.virtualbox.vms import (
+    CONFIG_PATH,
+    NO_GIT,
+    assert_nothing_runs,
+    boot_script,
+    cancel_jobs,
+    config_problems,
+    second_job_of_a_slot,
+)
 from tests.prlsim.harness import PrlSim
 
 pytestmark = pytest.mark.integration
 
 VM0 = f"{GOLDEN}-runner-{SHORT_TOKEN}-concurrent-0"
 TEMPLATE = f"{GOLDEN}-template"
-NO_GIT = [{"key": "GIT_STRATEGY", "value": "none"}]
 ADDRESS = re.compile(r"^vm:([\d.]+)$", re.M)
 
 
@@ -43,27 +49,14 @@ def test_job_runs_in_a_vm_created_from_a_linked_template_and_reached_by_its_dhcp
     # The template stays for the next VM; the job's VM is kept, stopped, with its Started snapshot.
     assert sorted(prl.vm_names()) == sorted([GOLDEN, VM0, TEMPLATE])
     assert prl.state(VM0) == "stopped"
-    assert prl.running_vm_names() == []
-    assert prl.containers(running_only=True) == []
+    assert_nothing_runs(prl)
 
 
 def test_the_next_job_of_the_slot_switches_back_to_the_started_snapshot(
     world: World, prl: PrlSim, golden: str, key: KeyPair
 ) -> None:
-    provider = make_provider(prl)
-    first = payload(world, ["touch /root/left-by-job-1", "echo first-done"], variables=NO_GIT)
-    result, log = run_job(world, first, runner=prl_runner(key), provider=provider)
-    assert result.state == "success", log
-
-    second = payload(world, ['test -e /root/left-by-job-1 && echo "dirty VM" || echo "clean VM"'],
-                     variables=NO_GIT)
-    result, log = run_job(world, second, runner=prl_runner(key), provider=provider)
-    assert result.state == "success", log
-    assert "Restoring VM from snapshot...\x1b[0;m\n" in log
+    log = second_job_of_a_slot(world, prl, prl_runner(key), make_provider(prl))
     assert "Starting VM...\x1b[0;m\n" in log
-    assert "Creating new VM..." not in log
-    assert "clean VM\n" in log
-    assert prl.containers(running_only=True) == []
 
 
 def test_disabled_snapshots_give_a_project_named_vm_that_is_deleted_after_the_job(
@@ -140,12 +133,8 @@ def test_missing_base_name_is_a_configuration_error_naming_the_key(
     ("[runners.parallels]\ntime_server = [1]\n", "runners[0].parallels.time_server: expected a string"),
 ])
 def test_malformed_parallels_keys_are_reported_with_their_path(table: str, expected: str) -> None:
-    text = ('[[runners]]\nname = "vm"\nurl = "http://127.0.0.1:1"\ntoken = "glrt-abc"\n'
-            f'executor = "parallels"\n{table}')
-    with pytest.raises(ConfigError) as caught:
-        ConfigFile.from_text(text, path="/etc/runnerfleet/config.toml")
-    assert any(p.startswith(f"/etc/runnerfleet/config.toml: {expected}") for p in caught.value.problems), \
-        caught.value.problems
+    problems = config_problems("parallels", table)
+    assert any(p.startswith(f"{CONFIG_PATH}: {expected}") for p in problems), problems
 
 
 def test_a_parallels_table_is_read_with_gitlab_runners_keys() -> None:
@@ -153,7 +142,7 @@ def test_a_parallels_table_is_read_with_gitlab_runners_keys() -> None:
             'executor = "parallels"\n[runners.parallels]\nbase_name = "macos-14"\n'
             'template_name = "macos-14-tpl"\n'
             'disable_snapshots = true\ntime_server = "ntp.example.test"\nallowed_images = ["^macos-"]\n')
-    config = ConfigFile.from_text(text, path="/etc/runnerfleet/config.toml").config.runners[0].parallels
+    config = ConfigFile.from_text(text, path=CONFIG_PATH).config.runners[0].parallels
     assert config is not None
     assert (config.base_name, config.template_name, config.disable_snapshots, config.time_server,
             config.allowed_images) == ("macos-14", "macos-14-tpl", True, "ntp.example.test", ["^macos-"])
@@ -175,9 +164,4 @@ def test_two_concurrent_jobs_get_two_vms_from_one_template_with_their_own_addres
     addresses = {match.group(1) for run in runs if (match := ADDRESS.search(run.log))}
     assert len(addresses) == 2
     assert sorted(prl.vm_names()) == sorted([GOLDEN, TEMPLATE, *vms])
-    for run in runs:
-        run.build.cancel(graceful=False)
-    for run in runs:
-        assert run.wait().state == "canceled"
-    assert prl.running_vm_names() == []
-    assert prl.containers(running_only=True) == []
+    cancel_jobs(runs, prl)

@@ -6,13 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from runnerfleet.tokens import shorten_token
 from tests.integration.parallels.conftest import GOLDEN
-from tests.integration.ssh.gitjobs import BridgeFleet, fleet, run_vm_job_set
+from tests.integration.ssh.gitjobs import BridgeFleet, fleet
 from tests.integration.ssh.sshd import KeyPair
 from tests.integration.ssh.targets import vm_disk
-from tests.integration.virtualbox.conftest import boot_script
-from tests.prlsim.harness import EXECUTABLE, PrlSim
+from tests.integration.virtualbox.vms import installation, run_job_set_in_vms
+from tests.prlsim.harness import PrlSim
 
 pytestmark = pytest.mark.integration
 __all__ = ["fleet", "vm_disk"]  # fixtures
@@ -21,19 +20,10 @@ __all__ = ["fleet", "vm_disk"]  # fixtures
 def test_the_shell_executors_job_set_passes_in_parallels_vms_with_nothing_left_running(
     fleet: BridgeFleet, vm_disk: str, key: KeyPair, tmp_path: Path
 ) -> None:
-    prl = PrlSim(tmp_path / "prl")
-    try:
-        prl.create_golden_vm(GOLDEN, vm_disk, boot_script(key))
+    with installation(PrlSim, tmp_path / "prl") as prl:
         # The lease file is not at Parallels' path here: the executor asks prlctl for the address.
-        token = run_vm_job_set(fleet, executor="parallels", section={"base_name": GOLDEN},
-                               simulator=EXECUTABLE, simulator_env={"PRLSIM_HOME": str(prl.home)},
-                               identity_file=key.private_path, processes=prl.guest_processes)
-        # The slot's VM is kept stopped for the next job (gitlab-runner's reuse); nothing runs.
-        slot_vm = f"{GOLDEN}-runner-{shorten_token(token)}-concurrent-0"
+        slot_vm = run_job_set_in_vms(fleet, prl, executor="parallels", golden=GOLDEN, disk=vm_disk,
+                                     key=key)
+        # The slot's VM is kept stopped for the next job (gitlab-runner's reuse).
         assert sorted(prl.vm_names()) == sorted([GOLDEN, f"{GOLDEN}-template", slot_vm])
         assert prl.state(slot_vm) == "stopped"
-        assert prl.running_vm_names() == []
-        assert prl.containers(running_only=True) == []
-        assert fleet.world.journal_records == []
-    finally:
-        prl.destroy()

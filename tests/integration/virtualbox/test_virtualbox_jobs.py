@@ -7,12 +7,12 @@ import pytest
 from tests.integration.build.helpers import SHORT_TOKEN, World, payload, run_job
 from tests.integration.ssh.sshd import KeyPair
 from tests.integration.virtualbox.conftest import GOLDEN, make_provider, vbox_runner
+from tests.integration.virtualbox.vms import NO_GIT, assert_nothing_runs, second_job_of_a_slot
 from tests.vboxsim.harness import VBoxSim, exec_in_vm
 
 pytestmark = pytest.mark.integration
 
 VM0 = f"{GOLDEN}-runner-{SHORT_TOKEN}-concurrent-0"
-NO_GIT = [{"key": "GIT_STRATEGY", "value": "none"}]
 
 
 def test_job_runs_in_a_linked_clone_started_headless_and_the_vm_is_kept_powered_off(
@@ -30,8 +30,7 @@ def test_job_runs_in_a_linked_clone_started_headless_and_the_vm_is_kept_powered_
     assert 'SnapshotName="Base State"' in vbox.run("snapshot", GOLDEN, "list", "--machinereadable").stdout
     assert sorted(vbox.vm_names()) == [GOLDEN, VM0]
     assert vbox.state(VM0) == "poweroff"
-    assert vbox.running_vm_names() == []
-    assert vbox.containers(running_only=True) == []
+    assert_nothing_runs(vbox)
 
 
 def test_clone_comes_from_the_configured_base_snapshot_not_the_current_state(
@@ -54,20 +53,8 @@ def test_clone_comes_from_the_configured_base_snapshot_not_the_current_state(
 def test_the_next_job_of_a_slot_reuses_the_vm_restored_to_its_started_snapshot(
     world: World, vbox: VBoxSim, golden: str, key: KeyPair
 ) -> None:
-    provider = make_provider(vbox)
-    first = payload(world, ["touch /root/left-by-job-1", "echo first-done"], variables=NO_GIT)
-    result, log = run_job(world, first, runner=vbox_runner(key), provider=provider)
-    assert result.state == "success", log
-
-    second = payload(world, ['test -e /root/left-by-job-1 && echo "dirty VM" || echo "clean VM"'],
-                     variables=NO_GIT)
-    result, log = run_job(world, second, runner=vbox_runner(key), provider=provider)
-    assert result.state == "success", log
-    assert "Restoring VM from snapshot...\x1b[0;m\n" in log
-    assert "Creating new VM..." not in log
-    assert "clean VM\n" in log
+    second_job_of_a_slot(world, vbox, vbox_runner(key), make_provider(vbox))
     assert sorted(vbox.vm_names()) == [GOLDEN, VM0]
-    assert vbox.containers(running_only=True) == []
 
 
 def test_disabled_snapshots_give_each_job_a_full_clone_that_is_deleted_afterwards(

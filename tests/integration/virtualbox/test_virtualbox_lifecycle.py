@@ -8,17 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from runnerfleet.config import ConfigFile
-from runnerfleet.errors import ConfigError
 from runnerfleet.executors.virtualbox.ports import free_loopback_port
 from tests.integration.build.helpers import SHORT_TOKEN, World, payload, run_job, start_job
 from tests.integration.ssh.sshd import IMAGE, KeyPair
 from tests.integration.virtualbox.conftest import GOLDEN, make_provider, vbox_runner
+from tests.integration.virtualbox.vms import CONFIG_PATH, NO_GIT, cancel_jobs, config_problems
 from tests.vboxsim.harness import VBoxSim, machine_value
 
 pytestmark = pytest.mark.integration
 
-NO_GIT = [{"key": "GIT_STRATEGY", "value": "none"}]
 HOSTNAME = re.compile(r"^vm:(\w+)$", re.M)
 
 
@@ -48,12 +46,7 @@ def test_two_concurrent_jobs_get_two_vms_with_their_own_ssh_ports(
     hostnames = {match.group(1) for run in runs if (match := HOSTNAME.search(run.log))}
     assert len(hostnames) == 2
     assert ssh_rule_port(vbox, vm(0)) != ssh_rule_port(vbox, vm(1))
-    for run in runs:
-        run.build.cancel(graceful=False)
-    for run in runs:
-        assert run.wait().state == "canceled"
-    assert vbox.running_vm_names() == []
-    assert vbox.containers(running_only=True) == []
+    cancel_jobs(runs, vbox)
 
 
 def test_a_forwarded_port_another_vm_uses_is_never_reused(
@@ -154,12 +147,8 @@ def test_cancel_kills_the_job_inside_the_vm_and_powers_it_off(
      'runners[0].virtualbox.disable_snapshots: expected true or false, got "no"'),
 ])
 def test_malformed_ssh_and_virtualbox_keys_are_reported_with_their_path(table: str, expected: str) -> None:
-    text = ('[[runners]]\nname = "vm"\nurl = "http://127.0.0.1:1"\ntoken = "glrt-abc"\n'
-            f'executor = "virtualbox"\n{table}')
-    with pytest.raises(ConfigError) as caught:
-        ConfigFile.from_text(text, path="/etc/runnerfleet/config.toml")
-    assert any(p.startswith(f"/etc/runnerfleet/config.toml: {expected}") for p in caught.value.problems), \
-        caught.value.problems
+    problems = config_problems("virtualbox", table)
+    assert any(p.startswith(f"{CONFIG_PATH}: {expected}") for p in problems), problems
 
 
 @pytest.mark.parametrize(("virtualbox", "ssh_port", "expected"), [
