@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +39,32 @@ def runner_config(url: str, token: str, executor: str, image: str | None,
     return ConfigFile.from_text("", path="runnerfleet exec").add_runner(entry)
 
 
+class _FailingSince:
+    """Job requests that keep failing: the in-process coordinator answers every request unless
+    something is broken, so after `bound` seconds of nothing but failures exec stops with the
+    last one instead of waiting for jobs nobody can take."""
+
+    def __init__(self, bound: float) -> None:
+        self.bound = bound
+        self.since: float | None = None
+
+    def note(self, what: str) -> None:
+        now = time.monotonic()
+        if self.since is None:
+            self.since = now
+        elif now - self.since >= self.bound:
+            raise RunnerfleetError(f"exec: {what} for {now - self.since:.0f} s; run with --debug "
+                                   "for the requests and answers")
+
+    def clear(self) -> None:
+        self.since = None
+
+
 class Workers:
     """`concurrent` threads that each ask the coordinator for a job and run it to completion."""
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, persistent_failure: float = 10.0) -> None:
+        self.persistent_failure = persistent_failure
         self.config_path = state_dir / "config.toml"
         self.system_id = random_system_id()
         self.clients = ClientPool(self.config_path)
@@ -85,6 +108,8 @@ class Workers:
 
     def check(self) -> None:
         """Raise when a worker thread died (then no job would ever be taken or finished)."""
+        if isinstance(self.error, RunnerfleetError):
+            raise self.error
         if self.error is not None:
             log.debug("exec worker failed", exc_info=self.error)
             raise RunnerfleetError(f"exec: a job worker stopped: {type(self.error).__name__}: "
@@ -98,11 +123,13 @@ class Workers:
 
     def _serve(self) -> None:
         provider, info, client = self._provider, self._info, self._client
+        failing = _FailingSince(self.persistent_failure)
         while not self._stop.is_set():
             try:
                 result = request_job(client, self.runner.token, system_id=self.system_id,
                                      info=info, last_update=self.last_updates.get(self.runner))
-            except RunnerfleetError:
+            except RunnerfleetError as exc:
+                failing.note(str(exc))
                 if self._stop.wait(0.2):
                     return
                 continue
@@ -113,8 +140,13 @@ class Workers:
                 # (long poll); 409: another worker took that job, another may be pending.
                 # Anything else (429, 5xx): back off a little.
                 if result is None or result.status not in (204, 409):
+                    failing.note(f"the coordinator answered {result.status if result else 'nothing'}"
+                                 " to the runner's job request")
                     self._stop.wait(0.1)
+                else:
+                    failing.clear()
                 continue
+            failing.clear()
             self.last_updates.set(self.runner, result.last_update)
             data = provider.acquire(self.runner)
             try:
