@@ -68,7 +68,8 @@ class Job:
     updated_at: float
 
 
-def _job(row: sqlite3.Row) -> Job:
+def job_from_row(row: sqlite3.Row) -> Job:
+    """The Job of a `jobs` row (`SELECT *`)."""
     return from_row(Job, row, json_columns=JOB_JSON_COLUMNS, bool_columns=JOB_BOOL_COLUMNS)
 
 
@@ -165,13 +166,13 @@ class JobStore:
     def job_by_id(self, job_id: int) -> Job | None:
         with self.store.transaction() as db:
             row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return None if row is None else _job(row)
+        return None if row is None else job_from_row(row)
 
     def job_by_token(self, token: str) -> Job | None:
         with self.store.transaction() as db:
             row = db.execute("SELECT * FROM jobs WHERE token_sha256 = ?",
                              (tokens.hash_token(token),)).fetchone()
-        return None if row is None else _job(row)
+        return None if row is None else job_from_row(row)
 
     def jobs(self, status: str | None = None) -> list[Job]:
         with self.store.transaction() as db:
@@ -180,7 +181,7 @@ class JobStore:
             else:
                 rows = db.execute("SELECT * FROM jobs WHERE status = ? ORDER BY id",
                                   (status,)).fetchall()
-        return [_job(r) for r in rows]
+        return [job_from_row(r) for r in rows]
 
     def update_job(self, job_id: int, **changes: Any) -> Job:
         values = {
@@ -224,7 +225,7 @@ class JobStore:
                 rows = db.execute("SELECT * FROM jobs WHERE status = 'pending' AND id > ?"
                                   " ORDER BY id LIMIT ?", (after, _PAGE)).fetchall()
             for row in rows:
-                yield _job(row)
+                yield job_from_row(row)
             if len(rows) < _PAGE:
                 return
             after = rows[-1]["id"]
