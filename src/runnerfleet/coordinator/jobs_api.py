@@ -64,6 +64,11 @@ def register(router: Router, app: Coordinator) -> None:
 
     def authenticate_job(job_id: int, token: str, ip: str) -> Job:
         """`authenticate_job!(heartbeat_runner: true)` with GitLab's exact 403 answers."""
+        # The read and the heartbeat in one transaction (one BEGIN/COMMIT, not two).
+        with store.transaction():
+            return _authenticate_job(job_id, token, ip)
+
+    def _authenticate_job(job_id: int, token: str, ip: str) -> Job:
         job = service.jobs.job_by_id(job_id)
         if job is None or not token or not hmac.compare_digest(token, job.token):
             raise forbidden()
@@ -139,8 +144,16 @@ def register(router: Router, app: Coordinator) -> None:
     @router.route("PUT", r"/api/v4/jobs/(?P<id>[^/]+)")
     def update_job(req: Request) -> Response:
         p = declared({**req.params, **req.path_params}, _UPDATE_PARAMS)
-        job = authenticate_job(p["id"], job_token(req, p), req.client_ip)
-        status, backoff = service.update_state(job, p)
+        output = p.get("output") or {}
+        if p.get("state") == "running" and not (output.get("checksum") or p.get("checksum")):
+            # The common "still running" update touches nothing but the job and its runner
+            # (no finish listeners): authentication, heartbeat and update in one transaction.
+            with store.transaction():
+                job = authenticate_job(p["id"], job_token(req, p), req.client_ip)
+                status, backoff = service.update_state(job, p)
+        else:
+            job = authenticate_job(p["id"], job_token(req, p), req.client_ip)
+            status, backoff = service.update_state(job, p)
         job_status = job.status
         if p.get("state") != "running":
             # Only a final state changes the status here; a running update leaves it as read.

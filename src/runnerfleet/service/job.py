@@ -95,6 +95,31 @@ class ActiveJobs:
             return len(self._jobs)
 
 
+_COPIES_LOCK = threading.Lock()
+_COPIES: dict[int, tuple[RunnerConfig, RunnerConfig]] = {}  # id(config) -> (config, its copy)
+_MAX_COPIES = 64
+
+
+def job_config(runner: RunnerConfig) -> RunnerConfig:
+    """A deep copy of a runner's config that a config reload cannot change under a job.
+
+    One copy per config object, shared by the jobs started with it: a reload replaces the
+    config objects instead of editing them, and no job changes its copy, so a copy per job
+    (~2% of a trivial job's runner CPU) bought nothing. The original is kept with its copy,
+    so its id is not reused while the entry exists.
+    """
+    with _COPIES_LOCK:
+        entry = _COPIES.get(id(runner))
+    if entry is not None and entry[0] is runner:
+        return entry[1]
+    frozen = copy.deepcopy(runner)
+    with _COPIES_LOCK:
+        if len(_COPIES) >= _MAX_COPIES:
+            _COPIES.clear()
+        _COPIES[id(runner)] = (runner, frozen)
+    return frozen
+
+
 def _failure_reasons(payload: Mapping[str, Any]) -> list[str]:
     features = payload.get("features")
     reasons = features.get("failure_reasons") if isinstance(features, Mapping) else None
@@ -205,7 +230,7 @@ class JobRun:
 
     def _open_log(self) -> tuple[TraceBuffer, TraceStreamer]:
         """The job's log buffer (in the journal directory), its journal record, its streamer."""
-        self.runner = copy.deepcopy(self.runner)
+        self.runner = job_config(self.runner)
         journal = self.s.journal if self.s.journal is not None and self.s.journal.is_open else None
         from runnerfleet.build import trace_buffer_options
 
