@@ -10,11 +10,6 @@ from typing import Any
 
 from runnerfleet.errors import UsageError
 
-# httpx imports its own command line (click, rich: ~45 ms) whenever those are installed; no
-# runnerfleet command uses it. Marking it absent makes httpx define its stub `main` instead.
-# Here because the CLI imports this module before any module that imports httpx.
-sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
-
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
