@@ -25,7 +25,7 @@ from typing import Any
 
 from runnerfleet.cache.filekeys import resolve_cache_keys
 from runnerfleet.coordinator import repos
-from runnerfleet.coordinator.job_store import FINISHED, Job, Project
+from runnerfleet.coordinator.job_store import FINISHED, Job, Project, job_from_row
 from runnerfleet.coordinator.jobs import JobService
 from runnerfleet.coordinator.store import from_row
 from runnerfleet.errors import RunnerfleetError
@@ -38,9 +38,6 @@ CONFIG_PATH = ".gitlab-ci.yml"
 _DONE = (*FINISHED, "skipped")
 # `Ci::HasStatus::CANCELABLE_STATUSES`: what a pipeline cancel cancels (manual jobs stay).
 CANCELABLE = ("created", "waiting_for_resource", "preparing", "pending", "running", "scheduled")
-# How `jobs` columns map onto `Job` (one query for a pipeline's jobs, not one per job).
-_JOB_JSON = ("tag_list", "spec", "pending_state", "updates")
-_JOB_BOOLS = ("protected", "debug_trace")
 # The scheduler looks at least this often (seconds): it also notices the coordinator closing.
 _SCHEDULER_TICK = 1.0
 
@@ -200,7 +197,7 @@ class PipelineService:
                               (pipeline_id,)).fetchall()
         out: list[CiJob] = []
         for row in rows:
-            job = from_row(Job, row, json_columns=_JOB_JSON, bool_columns=_JOB_BOOLS)
+            job = job_from_row(row)
             ci = json.loads(row["ci"]) if row["ci"] else {}
             out.append(CiJob(job, ci.get("when", "on_success"), bool(ci.get("allow_failure")),
                              ci.get("needs"), int(ci.get("stage_idx", 0)),
