@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import platform
+import os
 import sys
 
 NAME = "runnerfleet"
@@ -34,13 +34,20 @@ def go_platform() -> str:
 
 def go_arch() -> str:
     """The CPU architecture as Go's GOARCH spells it (`amd64`, `arm64`, ...)."""
-    machine = platform.machine().lower()
+    # os.uname(): what platform.machine() reads, without importing platform (~3 ms per start).
+    machine = os.uname().machine.lower()
     return _GO_ARCH.get(machine, machine)
+
+
+def python_version() -> str:
+    """`3.11.7`: the interpreter's major.minor.micro (what platform.python_version() gives for
+    a final release)."""
+    return ".".join(str(part) for part in sys.version_info[:3])
 
 
 def user_agent() -> str:
     """gitlab-runner's User-Agent shape, with runnerfleet named where gitlab-runner puts its branch."""
-    py = platform.python_version()
+    py = python_version()
     return (
         f"gitlab-runner {COMPATIBLE_GITLAB_RUNNER_VERSION} "
         f"({NAME} {VERSION}; python{py}; {go_platform()}/{go_arch()})"
@@ -54,7 +61,7 @@ def version_text() -> str:
             f"Version:      {VERSION} (gitlab-runner {COMPATIBLE_GITLAB_RUNNER_VERSION} compatible)",
             f"Git revision: {REVISION}",
             "Git branch:   main",
-            f"Python:       {platform.python_version()}",
+            f"Python:       {python_version()}",
             f"OS/Arch:      {go_platform()}/{go_arch()}",
         ]
     )
