@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import BinaryIO
 from urllib.parse import urljoin, urlsplit
 
+from runnerfleet.artifacts.attempts import StepFailed, run_with_retries
 from runnerfleet.artifacts.expand import expand
-from runnerfleet.artifacts.extract import ExtractError, detect_format, extract_zip
+from runnerfleet.artifacts.extract import extract_for_helper
 from runnerfleet.artifacts.messages import api_message, status_text
 from runnerfleet.artifacts.report import Reporter
 from runnerfleet.artifacts.transport import HttpClient, Response, TransportError
@@ -40,12 +41,6 @@ class DownloadOptions:
     staging_dir: str = ""
     retries: int = RETRIES
     retry_time: float = RETRY_TIME
-
-
-class _Failed(Exception):
-    def __init__(self, text: str, *, retry: bool) -> None:
-        super().__init__(text)
-        self.retry = retry
 
 
 class Downloader:
@@ -79,34 +74,21 @@ class Downloader:
             self.log.fatal(f"creating the staging file: {exc.strerror or exc}")
             return 1
         os.close(fd)
+
+        def attempt_download(attempt: int) -> None:
+            with open(path, "wb") as out:
+                self._download(out, direct=o.direct_download and attempt == 0)
+
         try:
-            for attempt in range(o.retries + 1):
-                try:
-                    with open(path, "wb") as out:
-                        self._download(out, direct=o.direct_download and attempt == 0)
-                    break
-                except _Failed as exc:
-                    if not exc.retry or attempt >= o.retries:
-                        self.log.fatal(str(exc))
-                        return 1
-                    self.sleep(o.retry_time)
-                    self.log.warning("Retrying...", error=str(exc))
-            return self._extract(path)
+            failure = run_with_retries(attempt_download, retries=o.retries, retry_time=o.retry_time,
+                                       sleep=self.sleep, reporter=self.log)
+            if failure is not None:
+                self.log.fatal(str(failure))
+                return 1
+            return extract_for_helper(path, self.wd, self.log)
         finally:
             with contextlib.suppress(OSError):
                 os.unlink(path)
-
-    def _extract(self, path: str) -> int:
-        fmt = detect_format(path)
-        if fmt != "zip":
-            self.log.fatal(f'"{fmt}" format: unsupported archive format')
-            return 1
-        try:
-            extract_zip(path, self.wd, self.log)
-        except ExtractError as exc:
-            self.log.fatal(str(exc))
-            return 1
-        return 0
 
     def _get(self, url: str, out: BinaryIO, *, token: bool, follow: bool) -> Response:
         """GET following redirects (job token only towards the coordinator's own host)."""
@@ -132,19 +114,19 @@ class Downloader:
                 response = self._get(url, out, token=True, follow=True)
         except TransportError as exc:
             self.log.error(f"{PREFIX} error", **self._fields(error=str(exc)))
-            raise _Failed("invalid argument", retry=True) from None
+            raise StepFailed("invalid argument", retry=True) from None
         fields = self._fields(responseStatus=status_text(response.status), status=response.status)
         if response.status == 200:
             self.log.info(f"{PREFIX} ok", **fields)
             return
         if response.status == 401:
             self.log.error(f"{PREFIX} unauthorized", **fields)
-            raise _Failed("permission denied", retry=False)
+            raise StepFailed("permission denied", retry=False)
         if response.status == 403:
             self.log.error(f"{PREFIX} forbidden", **{**fields, "status": api_message("GET", response)})
-            raise _Failed("permission denied", retry=False)
+            raise StepFailed("permission denied", retry=False)
         if response.status == 404:
             self.log.error(f"{PREFIX} not found", **fields)
-            raise _Failed("file does not exist", retry=False)
+            raise StepFailed("file does not exist", retry=False)
         self.log.warning(f"{PREFIX} failed", **fields)
-        raise _Failed("invalid argument", retry=True)
+        raise StepFailed("invalid argument", retry=True)

@@ -234,3 +234,20 @@ def detect_format(path: str) -> str:
     if magic.startswith(b"\x1f\x8b"):
         return "gzip"
     return "zip"
+
+
+def extract_for_helper(path: str, root: str, reporter: Reporter) -> int:
+    """A helper command's last step: extract the zip at `path` into `root`; exit status 0 or 1.
+
+    Only zip is extracted (other formats are refused by name); every failure is logged as fatal.
+    """
+    fmt = detect_format(path)
+    if fmt != "zip":
+        reporter.fatal(f'"{fmt}" format: unsupported archive format')
+        return 1
+    try:
+        extract_zip(path, root, reporter)
+    except ExtractError as exc:
+        reporter.fatal(str(exc))
+        return 1
+    return 0

@@ -17,12 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from runnerfleet.artifacts.archive import write_zip
+from runnerfleet.artifacts.attempts import StepFailed, run_with_retries
 from runnerfleet.artifacts.expand import expand
 from runnerfleet.artifacts.files import FileSet, collect
 from runnerfleet.artifacts.report import Reporter
 from runnerfleet.artifacts.transport import HttpClient, TransportError, clean_url
 from runnerfleet.artifacts.zipwrite import compression_level
 from runnerfleet.cache import metadata
+from runnerfleet.cache.client import cache_client
 from runnerfleet.cache.envfile import load_env_file
 from runnerfleet.cache.httpdate import format_http_date
 from runnerfleet.cache.remote import remote_error
@@ -56,8 +58,7 @@ class CacheArchiver:
         self.o = options
         self.log = reporter or Reporter()
         self.wd = wd or os.getcwd()
-        timeout = float(options.timeout_minutes * 60 if options.timeout_minutes > 0 else 600)
-        self.client = client or HttpClient(timeout=timeout, response_header_timeout=timeout)
+        self.client = client or cache_client(options.timeout_minutes)
         self.sleep = sleep
 
     def _path(self, name: str) -> str:
@@ -145,19 +146,14 @@ class CacheArchiver:
             self.log.info(f"Cache archive size ({size}) is too big (Limit is set to "
                           f"{o.max_uploaded_archive_size}). Cache will be stored only locally.")
             return 0
-        for attempt in range(o.retries + 1):
-            error = self._put(path)
-            if error is None:
-                return 0
-            text, retry = error
-            if not retry or attempt >= o.retries:
-                self.log.fatal(text)
-                return 1
-            self.sleep(o.retry_time)
-            self.log.warning("Retrying...", error=text)
-        return 1
+        failure = run_with_retries(lambda _attempt: self._put(path), retries=o.retries,
+                                   retry_time=o.retry_time, sleep=self.sleep, reporter=self.log)
+        if failure is not None:
+            self.log.fatal(str(failure))
+            return 1
+        return 0
 
-    def _put(self, path: str) -> tuple[str, bool] | None:
+    def _put(self, path: str) -> None:
         self.log.info("Using presigned URL for cache upload")
         self.log.info(f"Uploading {os.path.basename(path)} to {clean_url(self.o.url)}")
         headers: dict[str, str] = {}
@@ -174,8 +170,8 @@ class CacheArchiver:
                 response = self.client.request("PUT", self.o.url, headers=headers, body=body,
                                                content_length=st.st_size)
         except TransportError as exc:
-            return str(exc), True
+            raise StepFailed(str(exc), retry=True) from None
         if 200 <= response.status < 300:
-            return None
+            return
         error = remote_error(response)
-        return str(error), error.retry
+        raise StepFailed(str(error), retry=error.retry)

@@ -16,10 +16,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from runnerfleet.artifacts.extract import ExtractError, detect_format, extract_zip
+from runnerfleet.artifacts.attempts import StepFailed, run_with_retries
+from runnerfleet.artifacts.extract import extract_for_helper
 from runnerfleet.artifacts.report import Reporter
 from runnerfleet.artifacts.transport import HttpClient, Response, TransportError, clean_url
 from runnerfleet.cache import metadata
+from runnerfleet.cache.client import cache_client
 from runnerfleet.cache.envfile import load_env_file
 from runnerfleet.cache.httpdate import parse_http_date
 from runnerfleet.cache.remote import remote_error
@@ -38,20 +40,13 @@ class ExtractOptions:
     retry_time: float = RETRY_TIME
 
 
-class _Failed(Exception):
-    def __init__(self, text: str, *, retry: bool) -> None:
-        super().__init__(text)
-        self.retry = retry
-
-
 class CacheExtractor:
     def __init__(self, options: ExtractOptions, *, reporter: Reporter | None = None, wd: str | None = None,
                  client: HttpClient | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
         self.o = options
         self.log = reporter or Reporter()
         self.wd = wd or os.getcwd()
-        timeout = float(options.timeout_minutes * 60 if options.timeout_minutes > 0 else 600)
-        self.client = client or HttpClient(timeout=timeout, response_header_timeout=timeout)
+        self.client = client or cache_client(options.timeout_minutes)
         self.sleep = sleep
 
     def run(self) -> int:
@@ -62,16 +57,11 @@ class CacheExtractor:
         if o.env_file:
             load_env_file(o.env_file)
         if o.url:
-            for attempt in range(o.retries + 1):
-                try:
-                    self._download()
-                    break
-                except _Failed as exc:
-                    if not exc.retry or attempt >= o.retries:
-                        self.log.warning(str(exc))
-                        return 1
-                    self.sleep(o.retry_time)
-                    self.log.warning("Retrying...", error=str(exc))
+            failure = run_with_retries(lambda _attempt: self._download(), retries=o.retries,
+                                       retry_time=o.retry_time, sleep=self.sleep, reporter=self.log)
+            if failure is not None:
+                self.log.warning(str(failure))
+                return 1
         else:
             self.log.info("No URL provided, cache will not be downloaded from shared cache server. "
                           "Instead a local version of cache will be extracted.")
@@ -79,16 +69,7 @@ class CacheExtractor:
         if not os.path.exists(path):
             self.log.warning("Cache file does not exist")
             return 1
-        fmt = detect_format(path)
-        if fmt != "zip":
-            self.log.fatal(f'"{fmt}" format: unsupported archive format')
-            return 1
-        try:
-            extract_zip(path, self.wd, self.log)
-        except ExtractError as exc:
-            self.log.fatal(str(exc))
-            return 1
-        return 0
+        return extract_for_helper(path, self.wd, self.log)
 
     def _download(self) -> None:
         path = os.path.join(self.wd, self.o.file)
@@ -115,12 +96,12 @@ class CacheExtractor:
                 try:
                     response = self.client.request("GET", self.o.url, into=out, accept_into=wanted)
                 except TransportError as exc:
-                    raise _Failed(str(exc), retry=True) from None
+                    raise StepFailed(str(exc), retry=True) from None
             if response.status == 404:
-                raise _Failed("file does not exist", retry=False)
+                raise StepFailed("file does not exist", retry=False)
             if response.status != 200:
                 error = remote_error(response)
-                raise _Failed(str(error), retry=error.retry)
+                raise StepFailed(str(error), retry=error.retry)
             remote = parse_http_date(response.header("last-modified"))
             if local is not None and (remote or 0.0) <= local:
                 self.log.info(f"{os.path.basename(self.o.file)} is up to date")
