@@ -5,10 +5,12 @@
 # deploy, artifacts from build to test, a cache, a masked variable) pushed over smart HTTP, the
 # pipeline created with POST /api/v4/projects/:id/pipeline and run by `runnerfleet run` with the
 # shell executor, then the jobs' statuses and one job's log read back from the coordinator.
+# Environment: RUNNERFLEET_PORT (default 8080), RUNNERFLEET_WORK (state; default .work/quickstart),
+# RUNNERFLEET_SKIP_SETUP=1 (the venv exists already: the test suite runs this script that way).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
-work="$PWD/.work/quickstart"; mkdir -p "$work"
+[ "${RUNNERFLEET_SKIP_SETUP:-}" = 1 ] || scripts/setup.sh
+work="${RUNNERFLEET_WORK:-$PWD/.work/quickstart}"; mkdir -p "$work"
 config="$work/config.toml"
 rm -f "$config"   # each run registers one fresh runner
 port="${RUNNERFLEET_PORT:-8080}"
