@@ -9,6 +9,7 @@ see proxy.py), and turns every failure to get an HTTP answer into a one-line Tra
 from __future__ import annotations
 
 import os
+import re
 import socket
 import ssl
 from collections.abc import Iterator, Mapping
@@ -21,6 +22,7 @@ import httpx
 from runnerfleet.errors import ProxyError, TLSVerificationError, TransportError
 from runnerfleet.gitlab.models import TLSSettings
 from runnerfleet.gitlab.proxy import ProxyChoice, proxy_for_url
+from runnerfleet.gitlab.wire import WirePool
 
 _Snapshot = tuple[tuple[str, float | None], ...]
 
@@ -128,6 +130,10 @@ _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100, keepa
 # Parsed request URLs by (URL, query parameters): a job's calls repeat the same few URLs, and
 # parsing one costs more than the rest of building the request.
 _URL_CACHE_SIZE = 512
+# Path segments and query words that URL parsing leaves exactly as they are (no dot segments,
+# nothing to percent-encode).
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9_~-]+(?:/[A-Za-z0-9_~-]+)*")
+_PLAIN_WORD = re.compile(r"[A-Za-z0-9_.~-]+")
 
 
 def _default_headers() -> list[tuple[str, str]]:
@@ -185,8 +191,10 @@ class Transport:
         self._timeout = httpx.Timeout(timeout, connect=min(timeout, 30.0)).as_dict()
         self.files = find_tls_files(self.host, tls, self.env)
         self._snapshot = self.files.snapshot()
-        self._client = self._build()
         self._urls: dict[tuple[str, tuple[tuple[str, str], ...]], httpx.URL] = {}
+        self._base_path = httpx.URL(base_url).raw_path.decode("ascii")
+        self._wire: WirePool | None = None
+        self._client = self._build()
 
     def _build(self) -> httpx.HTTPTransport:
         # An http:// GitLab is never spoken to over TLS (no redirects are followed; an https
@@ -194,6 +202,17 @@ class Transport:
         verify: ssl.SSLContext | bool = (
             build_ssl_context(self.files, self.base_url) if self.https else False
         )
+        if self.proxy is None:
+            # Direct connections take the lean path (wire.py); httpx's transport stays for
+            # proxies (CONNECT tunnels, proxy auth) and is never used otherwise.
+            old_wire, self._wire = self._wire, WirePool(
+                httpx.URL(self.base_url),
+                ssl_context=verify if isinstance(verify, ssl.SSLContext) else None,
+                timeout=self._timeout, max_idle=_LIMITS.max_keepalive_connections or 100,
+                keepalive_expiry=_LIMITS.keepalive_expiry or 5.0,
+            )
+            if old_wire is not None:
+                old_wire.close()
         try:
             # httpx's transport without its Client: requests go straight to the connection
             # pool, without the Client's per-request URL/header merging, cookie jar and
@@ -240,18 +259,22 @@ class Transport:
         """One HTTP exchange; a 407 from the proxy and every failure to get an answer raise."""
         if self.https:
             self._refresh()
-        request = httpx.Request(
-            method, self._url(url, params), headers=merged_headers(headers), content=content,
-            extensions={"timeout": self._timeout},
-        )
+        wire = self._wire
         try:
-            response = self._client.handle_request(request)
-            response.request = request
-            try:
-                response.read()
-            except BaseException:
-                response.close()
-                raise
+            if wire is not None:
+                response = wire.exchange(method, self._target(url, params),
+                                         merged_headers(headers), content)
+            else:
+                request = httpx.Request(method, self._url(url, params),
+                                        headers=merged_headers(headers), content=content,
+                                        extensions={"timeout": self._timeout})
+                response = self._client.handle_request(request)
+                response.request = request
+                try:
+                    response.read()
+                except BaseException:
+                    response.close()
+                    raise
         except httpx.HTTPError as exc:
             raise self._translate(exc, method, url) from None
         if response.status_code == 407 and self.proxy is not None:
@@ -263,6 +286,21 @@ class Transport:
                 url=url,
             )
         return response
+
+    def _target(self, url: str, params: Mapping[str, str] | None) -> bytes:
+        """The request target (path and query) of `url`, as httpx would encode it.
+
+        An API path under the base URL made of plain segments, with plain query values, needs
+        no parsing (each job's calls have URLs of their own); anything else is parsed."""
+        rest = url[len(self.base_url):] if url.startswith(self.base_url) else None
+        if rest is not None and _PLAIN_PATH.fullmatch(rest) and all(
+                _PLAIN_WORD.fullmatch(k) and _PLAIN_WORD.fullmatch(v)
+                for k, v in (params or {}).items()):
+            target = self._base_path + rest
+            if params:
+                target += "?" + "&".join(f"{k}={v}" for k, v in params.items())
+            return target.encode("ascii")
+        return self._url(url, params).raw_path
 
     def _url(self, url: str, params: Mapping[str, str] | None) -> httpx.URL:
         """The parsed URL with `params` merged into its query, as httpx.Request would make it."""
@@ -361,6 +399,8 @@ class Transport:
         )
 
     def close(self) -> None:
+        if self._wire is not None:
+            self._wire.close()
         self._client.close()
 
 
