@@ -8,16 +8,15 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
-from runnerfleet.config import RunnerConfig
 from runnerfleet.executors.base import (
     BuildContext,
     Executor,
     ExecutorEnvironment,
-    ExecutorFeatures,
     StageResult,
 )
 from runnerfleet.executors.errors import BuildError, FailureReason
 from runnerfleet.executors.shell.process import FORCE_KILL_TIMEOUT, GRACEFUL_KILL_TIMEOUT, run_script
+from runnerfleet.executors.shell.shared_provider import SharedExecutorProviderBase
 from runnerfleet.trace import STDERR, STDOUT, STREAM_WORK, TraceBuffer
 
 SUPPORTED_SHELLS = ("bash", "sh")
@@ -136,7 +135,7 @@ def _absolute(path: str, base: Path) -> str:
     return str(Path(path) if os.path.isabs(path) else base / path)
 
 
-class ShellExecutorProvider:
+class ShellExecutorProvider(SharedExecutorProviderBase):
     """Creates shell executors; kill timeouts and the inherited environment are injectable for tests."""
 
     name = "shell"
@@ -152,25 +151,6 @@ class ShellExecutorProvider:
         self._graceful_kill_timeout = graceful_kill_timeout
         self._force_kill_timeout = force_kill_timeout
 
-    @property
-    def shared(self) -> bool:
-        return True
-
-    def can_create(self) -> bool:
-        return True
-
     def create(self) -> Executor:
         return ShellExecutor(environ=self._environ, graceful_kill_timeout=self._graceful_kill_timeout,
                              force_kill_timeout=self._force_kill_timeout)
-
-    def acquire(self, runner: RunnerConfig) -> object | None:
-        return None
-
-    def release(self, runner: RunnerConfig, data: object | None) -> None:
-        pass
-
-    def features(self) -> ExecutorFeatures:
-        return ExecutorFeatures(variables=True, shared=True, session=False, terminal=False)
-
-    def default_shell(self) -> str:
-        return "bash"

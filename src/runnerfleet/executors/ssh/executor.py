@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import threading
 
-from runnerfleet.config import RunnerConfig
 from runnerfleet.executors.base import (
     BuildContext,
     Executor,
     ExecutorEnvironment,
-    ExecutorFeatures,
     StageResult,
 )
 from runnerfleet.executors.errors import BuildError
+from runnerfleet.executors.shell.shared_provider import SharedExecutorProviderBase
 from runnerfleet.executors.ssh.client import SshClient, SshOptions
 from runnerfleet.executors.ssh.remote_job import RemoteJob
 from runnerfleet.executors.ssh.settings import ssh_target
@@ -50,7 +49,7 @@ class SshExecutor:
         self._remote.close()
 
 
-class SshExecutorProvider:
+class SshExecutorProvider(SharedExecutorProviderBase):
     """Creates SSH executors; connection timings are injectable (tests shorten them)."""
 
     name = "ssh"
@@ -58,24 +57,5 @@ class SshExecutorProvider:
     def __init__(self, options: SshOptions | None = None) -> None:
         self.options = options or SshOptions()
 
-    @property
-    def shared(self) -> bool:
-        return True
-
-    def can_create(self) -> bool:
-        return True
-
     def create(self) -> Executor:
         return SshExecutor(self.options)
-
-    def acquire(self, runner: RunnerConfig) -> object | None:
-        return None
-
-    def release(self, runner: RunnerConfig, data: object | None) -> None:
-        pass
-
-    def features(self) -> ExecutorFeatures:
-        return ExecutorFeatures(variables=True, shared=True, session=False, terminal=False)
-
-    def default_shell(self) -> str:
-        return "bash"
