@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,6 +73,16 @@ def add_flags(parser: argparse.ArgumentParser, flags: Iterable[Flag]) -> None:
         else:
             parser.add_argument(*names, dest=flag.dest, default=None, metavar=flag.metavar,
                                 help=help_text)
+
+
+def add_command(subparsers: Any, name: str, flags: Iterable[Flag],
+                handler: Callable[[argparse.Namespace], int], *, summary: str,
+                description: str) -> argparse.ArgumentParser:
+    """Declare subcommand `name` (`summary` in the command list) with its flags; `handler` runs it."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(name, help=summary, description=description)
+    add_flags(parser, flags)
+    parser.set_defaults(handler=handler)
+    return parser
 
 
 def resolve(

@@ -22,15 +22,20 @@ def _credentials(parser: argparse.ArgumentParser) -> None:
         env="CI_SERVER_TLS_KEY_FILE")
 
 
+def archive_selection_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags choosing what goes into an archive (artifacts-uploader and cache-archiver alike)."""
+    add(parser, "path", "Add paths to archive", repeat=True)
+    add(parser, "exclude", "Exclude paths from the archive", repeat=True)
+    add(parser, "untracked", "Add git untracked files", flag=True)
+    add(parser, "verbose", "Detailed information", flag=True)
+
+
 def add_parser(subparsers: Any) -> None:
     up = subparsers.add_parser("artifacts-uploader", help="create and upload build artifacts (internal)",
                                description="Archive --path files and upload them to GitLab (called by job "
                                            "scripts).")
     _credentials(up)
-    add(up, "path", "Add paths to archive", repeat=True)
-    add(up, "exclude", "Exclude paths from the archive", repeat=True)
-    add(up, "untracked", "Add git untracked files", flag=True)
-    add(up, "verbose", "Detailed information", flag=True)
+    archive_selection_flags(up)
     add(up, "name", "The name of the archive", default="artifacts")
     add(up, "expire-in", "When to expire artifacts", default="")
     add(up, "artifact-format", "Format of generated artifacts", default="")

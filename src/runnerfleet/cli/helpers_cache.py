@@ -6,6 +6,7 @@ import argparse
 import os
 from typing import Any
 
+from runnerfleet.cli.helpers_artifacts import archive_selection_flags
 from runnerfleet.cli.helpers_flags import add, go_bool, go_duration, integer
 
 COMMANDS = ("cache-archiver", "cache-extractor", "cache-init")
@@ -21,10 +22,7 @@ def add_parser(subparsers: Any) -> None:
                                 description="Zip the cache paths into --file and upload it to --url.")
     add(arc, "file", "The path to file", default="")
     add(arc, "alternate-file", "(temporary) Alternate local cache file path to rename to --file", default="")
-    add(arc, "path", "Add paths to archive", repeat=True)
-    add(arc, "exclude", "Exclude paths from the archive", repeat=True)
-    add(arc, "untracked", "Add git untracked files", flag=True)
-    add(arc, "verbose", "Detailed information", flag=True)
+    archive_selection_flags(arc)
     add(arc, "url", "URL of remote cache resource (pre-signed URL)", default="")
     add(arc, "check-url", "(temporary) Pre-signed HEAD URL of the primary cache object", default="")
     add(arc, "gocloud-url", "Go Cloud URL of remote cache resource (requires credentials)", default="")

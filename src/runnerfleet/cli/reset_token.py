@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from runnerfleet.cli.context import CONFIG_FLAG, client_for_runner, load_config, saved
-from runnerfleet.cli.flags import Flag, add_flags, resolve
-from runnerfleet.cli.selection import describe_selector
+from runnerfleet.cli.flags import Flag, add_command, resolve
+from runnerfleet.cli.selection import no_runner_error
 from runnerfleet.config import ConfigFile, RunnerConfig
 from runnerfleet.errors import RunnerfleetError, UsageError
 from runnerfleet.log import fields
@@ -27,12 +27,9 @@ FLAGS = [
 
 
 def add_parser(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "reset-token", help="reset a runner's token",
-        description="Rotate runner authentication tokens, with the current token or with a "
-        "personal access token (--pat) and the runner ID.")
-    add_flags(parser, FLAGS)
-    parser.set_defaults(handler=run)
+    add_command(subparsers, "reset-token", FLAGS, run, summary="reset a runner's token",
+                description="Rotate runner authentication tokens, with the current token or with a "
+                "personal access token (--pat) and the runner ID.")
 
 
 def run(ns: argparse.Namespace) -> int:
@@ -65,8 +62,7 @@ def _targets(config: ConfigFile, values: dict[str, Any]) -> list[RunnerConfig]:
     else:
         raise UsageError("select a runner with --name, with --url and --id, or use --all-runners")
     if not chosen:
-        what = describe_selector(name, None, url) + (f" and id {runner_id}" if runner_id else "")
-        raise UsageError(f"no runner with {what} in {config.path}")
+        raise no_runner_error(config.path, name, None, url, runner_id)
     return chosen
 
 

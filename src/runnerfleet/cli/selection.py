@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from runnerfleet.config import RunnerConfig
+from runnerfleet.errors import UsageError
 
 
 def select_runners(
@@ -25,7 +28,8 @@ def select_runners(
     return chosen
 
 
-def describe_selector(name: str | None, token: str | None, url: str | None) -> str:
+def describe_selector(name: str | None, token: str | None, url: str | None,
+                      runner_id: int | None = None) -> str:
     from runnerfleet.config import shorten_token
 
     parts = []
@@ -35,4 +39,12 @@ def describe_selector(name: str | None, token: str | None, url: str | None) -> s
         parts.append(f"token {shorten_token(token)}")
     if url:
         parts.append(f"url {url}")
+    if runner_id:
+        parts.append(f"id {runner_id}")
     return " and ".join(parts) or "any runner"
+
+
+def no_runner_error(config_path: Path, name: str | None = None, token: str | None = None,
+                    url: str | None = None, runner_id: int | None = None) -> UsageError:
+    """The usage error of a selection that matched no [[runners]] entry in `config_path`."""
+    return UsageError(f"no runner with {describe_selector(name, token, url, runner_id)} in {config_path}")

@@ -15,8 +15,8 @@ from runnerfleet.cli.context import (
     saved,
     system_id,
 )
-from runnerfleet.cli.flags import Flag, add_flags, resolve
-from runnerfleet.cli.selection import describe_selector, select_runners
+from runnerfleet.cli.flags import Flag, add_command, resolve
+from runnerfleet.cli.selection import no_runner_error, select_runners
 from runnerfleet.config import ConfigFile, RunnerConfig, shorten_token
 from runnerfleet.errors import RunnerfleetError, UsageError
 from runnerfleet.log import fields
@@ -33,12 +33,9 @@ FLAGS = [
 
 
 def add_parser(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "unregister", help="unregister specific runner",
-        description="Delete runners in GitLab and remove them from config.toml. Runners created "
-        "in GitLab (glrt- tokens) only lose this host's runner manager.")
-    add_flags(parser, FLAGS)
-    parser.set_defaults(handler=run)
+    add_command(subparsers, "unregister", FLAGS, run, summary="unregister specific runner",
+                description="Delete runners in GitLab and remove them from config.toml. Runners created "
+                "in GitLab (glrt- tokens) only lose this host's runner manager.")
 
 
 def run(ns: argparse.Namespace) -> int:
@@ -60,8 +57,7 @@ def run(ns: argparse.Namespace) -> int:
                 # Not in this file: still delete it in GitLab, as gitlab-runner does.
                 _unregister_unknown(config, url, token)
                 return 0
-            raise UsageError(f"no runner with {describe_selector(name, token, None)} in "
-                             f"{config.path}")
+            raise no_runner_error(config.path, name, token)
     failed = 0
     removed: list[int] = []
     for runner in targets:

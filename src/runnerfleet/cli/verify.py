@@ -14,9 +14,9 @@ from runnerfleet.cli.context import (
     saved,
     system_id,
 )
-from runnerfleet.cli.flags import Flag, add_flags, resolve
-from runnerfleet.cli.selection import describe_selector, select_runners
-from runnerfleet.errors import ApiError, RunnerfleetError, UsageError
+from runnerfleet.cli.flags import Flag, add_command, resolve
+from runnerfleet.cli.selection import no_runner_error, select_runners
+from runnerfleet.errors import ApiError, RunnerfleetError
 from runnerfleet.gitlab import runner_info
 from runnerfleet.log import fields
 
@@ -33,11 +33,8 @@ FLAGS = [
 
 
 def add_parser(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "verify", help="verify all registered runners",
-        description="Check every (or the selected) runner's token with GitLab.")
-    add_flags(parser, FLAGS)
-    parser.set_defaults(handler=run)
+    add_command(subparsers, "verify", FLAGS, run, summary="verify all registered runners",
+                description="Check every (or the selected) runner's token with GitLab.")
 
 
 def run(ns: argparse.Namespace) -> int:
@@ -46,7 +43,7 @@ def run(ns: argparse.Namespace) -> int:
     name, token, url = values.get("name"), values.get("token"), values.get("url")
     runners = select_runners(config.config.runners, name=name, token=token, url=url)
     if not runners and (name or token or url):
-        raise UsageError(f"no runner with {describe_selector(name, token, url)} in {config.path}")
+        raise no_runner_error(config.path, name, token, url)
     sid = system_id(config)
     invalid: list[int] = []
     for runner in runners:
