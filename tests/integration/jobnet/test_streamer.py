@@ -55,12 +55,42 @@ def buffers() -> Iterator[Callable[..., TraceBuffer]]:
         buffer.close()
 
 
-def _streamer(s: Setup, job_id: int, token: str, buffer: TraceBuffer, pauses: Pauses,
-              cancels: Cancels | None = None, **options: Any) -> TraceStreamer:
-    return TraceStreamer(
-        s.client, job_id, token, buffer, info=s.info, on_cancel=cancels or Cancels(),
-        sleep=pauses, **options,
-    )
+def _new_job(s: Setup, buffers: Callable[..., TraceBuffer],
+             **buffer_options: Any) -> tuple[int, str, TraceBuffer]:
+    """A job GitLab handed to the runner (its id and token) and a fresh buffer for its log."""
+    job_id, token = _take_job(s)
+    return job_id, token, buffers(**buffer_options)
+
+
+def _streamer(s: Setup, job_id: int, token: str, buffer: TraceBuffer,
+              pauses: Callable[[float], None] | None = None, cancels: Cancels | None = None,
+              *, start: bool = False, **options: Any) -> TraceStreamer:
+    """A streamer of the job's log, started when `start`; without `pauses` it sleeps for real."""
+    if pauses is not None:
+        options["sleep"] = pauses
+    streamer = TraceStreamer(s.client, job_id, token, buffer, info=s.info,
+                             on_cancel=cancels or Cancels(), **options)
+    if start:
+        streamer.start()
+    return streamer
+
+
+def _wait_all_sent(streamer: TraceStreamer, buffer: TraceBuffer, what: str) -> None:
+    """Wait until GitLab acknowledged everything the buffer holds."""
+    wait_for(lambda: streamer.sent_offset == buffer.size(), what)
+
+
+def _cancel_mid_job(s: Setup, job_id: int, buffer: TraceBuffer, streamer: TraceStreamer,
+                    cancels: Cancels) -> None:
+    """GitLab cancels the job once its first line arrived; the job writes on until on_cancel is called."""
+    buffer.write(b"working\n")
+    _wait_all_sent(streamer, buffer, "the first patch")
+    s.admin.cancel(job_id)
+    n = 0
+    while not cancels.called.wait(0.02):
+        n += 1
+        buffer.write(b"still working %d\n" % n)
+        assert n < 3000, "on_cancel was never called"
 
 
 def mixed_output(total: int, seed: int = 7) -> Iterator[bytes]:
@@ -113,6 +143,12 @@ def _assert_gitlab_has_the_log(s: Setup, job_id: int, buffer: TraceBuffer, state
     assert job["output_checksum"] == buffer.checksum()
 
 
+def _finish_with_success(s: Setup, job_id: int, streamer: TraceStreamer, buffer: TraceBuffer) -> None:
+    """The job succeeds: GitLab ends up with the whole log and the success state."""
+    streamer.finish("success")
+    _assert_gitlab_has_the_log(s, job_id, buffer, "success")
+
+
 def _patch_ranges(s: Setup, job_id: int) -> list[tuple[int, int, int]]:
     """(start, inclusive end, status) of every PATCH the coordinator received, in order.
 
@@ -128,11 +164,9 @@ def _patch_ranges(s: Setup, job_id: int) -> list[tuple[int, int, int]]:
 def test_five_mb_written_while_streaming_arrive_byte_identical(
     setup: Setup, buffers: Callable[..., TraceBuffer]
 ) -> None:
-    job_id, token = _take_job(setup)
-    buffer = buffers()
+    job_id, token, buffer = _new_job(setup, buffers)
     pauses = Pauses()
-    streamer = _streamer(setup, job_id, token, buffer, pauses)
-    streamer.start()
+    streamer = _streamer(setup, job_id, token, buffer, pauses, start=True)
     _write_while_streaming(buffer, streamer, 5 * MIB)
     streamer.finish("success")
     result = streamer.final_result
@@ -154,10 +188,8 @@ def test_five_mb_written_while_streaming_arrive_byte_identical(
 def test_a_416_mid_stream_resyncs_to_gitlabs_range(
     setup: Setup, buffers: Callable[..., TraceBuffer]
 ) -> None:
-    job_id, token = _take_job(setup)
-    buffer = buffers()
-    streamer = _streamer(setup, job_id, token, buffer, Pauses())
-    streamer.start()
+    job_id, token, buffer = _new_job(setup, buffers)
+    streamer = _streamer(setup, job_id, token, buffer, Pauses(), start=True)
 
     def inject() -> None:
         # GitLab claims to hold nothing, then a bogus Range: the runner rewinds, the real
@@ -168,8 +200,7 @@ def test_a_416_mid_stream_resyncs_to_gitlabs_range(
         setup.admin.fault(f"jobs/{job_id}/trace", status=416, headers={"Range": "0-999999999"})
 
     _write_while_streaming(buffer, streamer, 2 * MIB, on_half=inject)
-    streamer.finish("success")
-    _assert_gitlab_has_the_log(setup, job_id, buffer, "success")
+    _finish_with_success(setup, job_id, streamer, buffer)
     ranges = _patch_ranges(setup, job_id)
     mismatches = [i for i, r in enumerate(ranges) if r[2] == 416]
     assert len(mismatches) >= 4  # the three injected and the coordinator's own
@@ -191,16 +222,13 @@ def test_a_416_mid_stream_resyncs_to_gitlabs_range(
 def test_server_errors_drops_and_slow_answers_mid_stream_lose_nothing(
     setup: Setup, buffers: Callable[..., TraceBuffer], fault: dict[str, Any]
 ) -> None:
-    job_id, token = _take_job(setup)
-    buffer = buffers()
-    streamer = _streamer(setup, job_id, token, buffer, Pauses())
-    streamer.start()
+    job_id, token, buffer = _new_job(setup, buffers)
+    streamer = _streamer(setup, job_id, token, buffer, Pauses(), start=True)
     _write_while_streaming(
         buffer, streamer, 2 * MIB,
         on_half=lambda: setup.admin.fault(f"jobs/{job_id}/trace", **fault),
     )
-    streamer.finish("success")
-    _assert_gitlab_has_the_log(setup, job_id, buffer, "success")
+    _finish_with_success(setup, job_id, streamer, buffer)
     if fault.get("kind", "status") != "delay":
         statuses = [status for _, _, status in _patch_ranges(setup, job_id)]
         assert statuses.count(int(fault.get("status", 0))) == fault["count"]  # all were met
@@ -209,8 +237,7 @@ def test_server_errors_drops_and_slow_answers_mid_stream_lose_nothing(
 def test_errors_during_the_final_flush_and_update_are_retried_with_backoff(
     setup: Setup, buffers: Callable[..., TraceBuffer]
 ) -> None:
-    job_id, token = _take_job(setup)
-    buffer = buffers(timestamps=False)
+    job_id, token, buffer = _new_job(setup, buffers, timestamps=False)
     pauses = Pauses()
     # Not started: the whole log goes in the final flush, which meets the PATCH fault first.
     streamer = _streamer(setup, job_id, token, buffer, pauses)
@@ -233,8 +260,7 @@ def test_errors_during_the_final_flush_and_update_are_retried_with_backoff(
 def test_the_final_update_gives_up_after_the_retry_limit(
     setup: Setup, buffers: Callable[..., TraceBuffer], caplog: pytest.LogCaptureFixture
 ) -> None:
-    job_id, token = _take_job(setup)
-    buffer = buffers(timestamps=False)
+    job_id, token, buffer = _new_job(setup, buffers, timestamps=False)
     buffer.write(b"done\n")
     streamer = _streamer(setup, job_id, token, buffer, Pauses(), final_update_retry_limit=3)
     setup.admin.fault(f"jobs/{job_id}", method="PUT", status=500, count=100)
@@ -252,11 +278,9 @@ def test_the_final_update_gives_up_after_the_retry_limit(
 def test_finish_twice_sends_the_final_state_once(
     setup: Setup, buffers: Callable[..., TraceBuffer]
 ) -> None:
-    job_id, token = _take_job(setup)
-    buffer = buffers(timestamps=False)
+    job_id, token, buffer = _new_job(setup, buffers, timestamps=False)
     buffer.write(b"done\n")
-    streamer = _streamer(setup, job_id, token, buffer, Pauses())
-    streamer.start()
+    streamer = _streamer(setup, job_id, token, buffer, Pauses(), start=True)
     streamer.finish("success")
     streamer.finish("failed", "script_failure", 1)
     assert setup.admin.job(job_id)["updates"][-1:] == ["success"]
@@ -269,8 +293,7 @@ def test_finish_twice_sends_the_final_state_once(
 def test_202_on_the_final_update_waits_gitlabs_interval_and_sends_again(
     setup: Setup, buffers: Callable[..., TraceBuffer]
 ) -> None:
-    job_id, token = _take_job(setup)
-    buffer = buffers(timestamps=False)
+    job_id, token, buffer = _new_job(setup, buffers, timestamps=False)
     buffer.write(b"almost\n")
     pauses = Pauses()
     streamer = _streamer(setup, job_id, token, buffer, pauses)
@@ -286,8 +309,7 @@ def test_202_on_the_final_update_waits_gitlabs_interval_and_sends_again(
 def test_412_on_the_final_update_offers_the_whole_log_again(
     setup: Setup, buffers: Callable[..., TraceBuffer]
 ) -> None:
-    job_id, token = _take_job(setup)
-    buffer = buffers(timestamps=False)
+    job_id, token, buffer = _new_job(setup, buffers, timestamps=False)
     buffer.write(b"0123456789" * 100)
     streamer = _streamer(setup, job_id, token, buffer, Pauses())
     setup.admin.fault(f"jobs/{job_id}", method="PUT", status=412)
@@ -303,23 +325,14 @@ def test_412_on_the_final_update_offers_the_whole_log_again(
 def test_graceful_cancel_is_reported_once_and_the_job_ends_canceled(
     setup: Setup, buffers: Callable[..., TraceBuffer]
 ) -> None:
-    job_id, token = _take_job(setup)
-    buffer = buffers(timestamps=False)
+    job_id, token, buffer = _new_job(setup, buffers, timestamps=False)
     cancels = Cancels()
-    streamer = _streamer(setup, job_id, token, buffer, Pauses(), cancels)
-    streamer.start()
-    buffer.write(b"working\n")
-    wait_for(lambda: streamer.sent_offset == buffer.size(), "the first patch")
-    setup.admin.cancel(job_id)
-    n = 0
-    while not cancels.called.wait(0.02):  # the job keeps writing until told
-        n += 1
-        buffer.write(b"still working %d\n" % n)
-        assert n < 3000, "on_cancel was never called"
+    streamer = _streamer(setup, job_id, token, buffer, Pauses(), cancels, start=True)
+    _cancel_mid_job(setup, job_id, buffer, streamer, cancels)
     buffer.write(b"after_script ran\n")
     for _ in range(5):  # more patches after the cancel: no second call
         buffer.write(b"more\n")
-        wait_for(lambda: streamer.sent_offset == buffer.size(), "a patch after the cancel")
+        _wait_all_sent(streamer, buffer, "a patch after the cancel")
     streamer.finish("failed", "unknown_failure")
     assert cancels.kinds == ["canceling"]
     assert streamer.cancel_requested and not streamer.aborted
@@ -330,19 +343,10 @@ def test_hard_cancel_aborts_once_and_streaming_stops(
     make_setup: Callable[..., Setup], buffers: Callable[..., TraceBuffer]
 ) -> None:
     s = make_setup("--long-poll-timeout", "0", cancel_gracefully=False)
-    job_id, token = _take_job(s)
-    buffer = buffers(timestamps=False)
+    job_id, token, buffer = _new_job(s, buffers, timestamps=False)
     cancels = Cancels()
-    streamer = _streamer(s, job_id, token, buffer, Pauses(), cancels)
-    streamer.start()
-    buffer.write(b"working\n")
-    wait_for(lambda: streamer.sent_offset == buffer.size(), "the first patch")
-    s.admin.cancel(job_id)
-    n = 0
-    while not cancels.called.wait(0.02):
-        n += 1
-        buffer.write(b"still working %d\n" % n)
-        assert n < 3000, "on_cancel was never called"
+    streamer = _streamer(s, job_id, token, buffer, Pauses(), cancels, start=True)
+    _cancel_mid_job(s, job_id, buffer, streamer, cancels)
     wait_for(lambda: streamer.aborted, "the streamer to record the abort")
     buffer.write(b"written after the abort\n")
     streamer.finish("failed", "unknown_failure")
@@ -357,8 +361,7 @@ def test_hard_cancel_aborts_once_and_streaming_stops(
 def test_a_silent_job_is_kept_alive_with_running_updates(
     setup: Setup, buffers: Callable[..., TraceBuffer]
 ) -> None:
-    job_id, token = _take_job(setup)
-    buffer = buffers(timestamps=False)
+    job_id, token, buffer = _new_job(setup, buffers, timestamps=False)
     clock = ManualClock()
     streamer = _streamer(setup, job_id, token, buffer, Pauses(), clock=clock)
 
@@ -370,29 +373,26 @@ def test_a_silent_job_is_kept_alive_with_running_updates(
     # gitlab-runner touches the job at the first tick (nothing was ever sent).
     wait_for(lambda: len(keepalives()) == 1, "the first keep-alive")
     buffer.write(b"one line\n")
-    wait_for(lambda: streamer.sent_offset == buffer.size(), "the patch")
+    _wait_all_sent(streamer, buffer, "the patch")
     clock.advance(29)  # within the 30 s force-send interval: no update
     buffer.write(b"two\n")
-    wait_for(lambda: streamer.sent_offset == buffer.size(), "the second patch")
+    _wait_all_sent(streamer, buffer, "the second patch")
     assert len(keepalives()) == 1
     clock.advance(31)  # silent for longer than 30 s: PUT state=running with the log's output
     wait_for(lambda: len(keepalives()) == 2, "the keep-alive after 30 s of silence")
     assert keepalives()[-1]["output"] == {"checksum": buffer.checksum(), "bytesize": buffer.size()}
-    streamer.finish("success")
-    _assert_gitlab_has_the_log(setup, job_id, buffer, "success")
+    _finish_with_success(setup, job_id, streamer, buffer)
 
 
 def test_the_cadence_follows_gitlabs_update_interval(
     setup: Setup, buffers: Callable[..., TraceBuffer]
 ) -> None:
-    job_id, token = _take_job(setup)
-    buffer = buffers(timestamps=False)
+    job_id, token, buffer = _new_job(setup, buffers, timestamps=False)
     pauses = Pauses()
     # The first tick touches the job; its answer announces 11 s.
     setup.admin.fault(f"jobs/{job_id}", method="PUT", status=200,
                       headers={"Job-Status": "running", "X-GitLab-Trace-Update-Interval": "11"})
-    streamer = _streamer(setup, job_id, token, buffer, pauses)
-    streamer.start()
+    streamer = _streamer(setup, job_id, token, buffer, pauses, start=True)
     wait_for(lambda: 11.0 in pauses.requested, "a pause of GitLab's 11 s")
     assert streamer.update_interval == 11.0
     buffer.write(b"x\n")
@@ -406,14 +406,12 @@ def test_a_masked_value_split_across_writes_and_chunks_never_reaches_gitlab(
     setup: Setup, buffers: Callable[..., TraceBuffer]
 ) -> None:
     secret = "s3cr3t-Value-4711"
-    job_id, token = _take_job(setup)
-    buffer = buffers(timestamps=False, masked=[secret])
-    streamer = _streamer(setup, job_id, token, buffer, Pauses(), max_chunk=5)
-    streamer.start()
+    job_id, token, buffer = _new_job(setup, buffers, timestamps=False, masked=[secret])
+    streamer = _streamer(setup, job_id, token, buffer, Pauses(), max_chunk=5, start=True)
     for part in (b"the key is s3cr", b"3t-Val", b"ue-4711 and again s3cr3t-Value-", b"4711!\n"):
         buffer.write(part)
         # Let GitLab catch up with everything the buffer released before the next piece.
-        wait_for(lambda: streamer.sent_offset == buffer.size(), "the patches of one piece")
+        _wait_all_sent(streamer, buffer, "the patches of one piece")
     streamer.finish("success")
     trace = setup.admin.job(job_id)["trace"]
     assert trace == "the key is [MASKED] and again [MASKED]!\n"
@@ -427,30 +425,23 @@ def test_a_masked_value_split_across_writes_and_chunks_never_reaches_gitlab(
 def test_a_backlog_of_full_patches_is_sent_while_the_job_runs_without_waiting_the_interval(
     setup: Setup, buffers: Callable[..., TraceBuffer]
 ) -> None:
-    job_id, token = _take_job(setup)
-    buffer = buffers(timestamps=False)
+    job_id, token, buffer = _new_job(setup, buffers, timestamps=False)
     buffer.write(b"x" * (3 * MIB + MIB // 2 - 1) + b"\n")
     # A 10-minute interval and the real clock: only the early sending can move the log now.
-    streamer = TraceStreamer(setup.client, job_id, token, buffer, info=setup.info,
-                             on_cancel=Cancels(), update_interval=600.0)
-    streamer.start()
+    streamer = _streamer(setup, job_id, token, buffer, update_interval=600.0, start=True)
     wait_for(lambda: streamer.sent_offset == 3 * MIB, "three full patches before the interval")
     # Less than a full patch is left: it waits for the interval (or, here, the final flush).
     assert [(s, e) for s, e, _ in _patch_ranges(setup, job_id)] == [
         (0, MIB - 1), (MIB, 2 * MIB - 1), (2 * MIB, 3 * MIB - 1)]
-    streamer.finish("success")
-    _assert_gitlab_has_the_log(setup, job_id, buffer, "success")
+    _finish_with_success(setup, job_id, streamer, buffer)
     assert _patch_ranges(setup, job_id)[-1][:2] == (3 * MIB, buffer.size() - 1)
 
 
 def test_a_full_patch_written_while_the_streamer_sleeps_wakes_it_before_the_interval(
     setup: Setup, buffers: Callable[..., TraceBuffer]
 ) -> None:
-    job_id, token = _take_job(setup)
-    buffer = buffers(timestamps=False)
-    streamer = TraceStreamer(setup.client, job_id, token, buffer, info=setup.info,
-                             on_cancel=Cancels(), update_interval=600.0)
-    streamer.start()
+    job_id, token, buffer = _new_job(setup, buffers, timestamps=False)
+    streamer = _streamer(setup, job_id, token, buffer, update_interval=600.0, start=True)
     buffer.write(b"first line\n")
     # The log grows past one full patch in small writes while the watcher waits its 10 minutes.
     line = b"z" * 1023 + b"\n"
@@ -458,46 +449,36 @@ def test_a_full_patch_written_while_the_streamer_sleeps_wakes_it_before_the_inte
         buffer.write(line)
     wait_for(lambda: streamer.sent_offset == MIB, "the full patch before the interval")
     assert [(s, e) for s, e, _ in _patch_ranges(setup, job_id)] == [(0, MIB - 1)]
-    streamer.finish("success")
-    _assert_gitlab_has_the_log(setup, job_id, buffer, "success")
+    _finish_with_success(setup, job_id, streamer, buffer)
 
 
 def test_a_job_shorter_than_the_interval_is_streamed_without_a_thread_of_its_own(
     setup: Setup, buffers: Callable[..., TraceBuffer]
 ) -> None:
-    job_id, token = _take_job(setup)
-    buffer = buffers(timestamps=False)
-    streamer = TraceStreamer(setup.client, job_id, token, buffer, info=setup.info,
-                             on_cancel=Cancels(), update_interval=600.0)
-    streamer.start()
+    job_id, token, buffer = _new_job(setup, buffers, timestamps=False)
+    streamer = _streamer(setup, job_id, token, buffer, update_interval=600.0, start=True)
     buffer.write(b"a short job\n")
     assert not any(t.name == f"trace-{job_id}" for t in threading.enumerate())
-    streamer.finish("success")
-    _assert_gitlab_has_the_log(setup, job_id, buffer, "success")
+    _finish_with_success(setup, job_id, streamer, buffer)
     assert [(s, e) for s, e, _ in _patch_ranges(setup, job_id)] == [(0, buffer.size() - 1)]
 
 
 def test_with_the_real_clock_the_log_goes_out_after_one_interval_while_the_job_runs(
     setup: Setup, buffers: Callable[..., TraceBuffer]
 ) -> None:
-    job_id, token = _take_job(setup)
-    buffer = buffers(timestamps=False)
-    streamer = TraceStreamer(setup.client, job_id, token, buffer, info=setup.info,
-                             on_cancel=Cancels(), update_interval=0.2)
-    streamer.start()
+    job_id, token, buffer = _new_job(setup, buffers, timestamps=False)
+    streamer = _streamer(setup, job_id, token, buffer, update_interval=0.2, start=True)
     buffer.write(b"first output\n")
-    wait_for(lambda: streamer.sent_offset == buffer.size(), "the patch after the interval")
+    _wait_all_sent(streamer, buffer, "the patch after the interval")
     buffer.write(b"second output\n")
-    wait_for(lambda: streamer.sent_offset == buffer.size(), "the patch after the next interval")
-    streamer.finish("success")
-    _assert_gitlab_has_the_log(setup, job_id, buffer, "success")
+    _wait_all_sent(streamer, buffer, "the patch after the next interval")
+    _finish_with_success(setup, job_id, streamer, buffer)
 
 
 def test_a_failing_patch_falls_back_to_the_interval_even_with_a_backlog(
     setup: Setup, buffers: Callable[..., TraceBuffer]
 ) -> None:
-    job_id, token = _take_job(setup)
-    buffer = buffers(timestamps=False)
+    job_id, token, buffer = _new_job(setup, buffers, timestamps=False)
     buffer.write(b"y" * (4 * MIB - 1) + b"\n")
     setup.admin.fault(f"jobs/{job_id}/trace", status=500, count=2)
     acknowledged_at_pauses: list[tuple[float, int]] = []
@@ -506,12 +487,9 @@ def test_a_failing_patch_falls_back_to_the_interval_even_with_a_backlog(
         acknowledged_at_pauses.append((seconds, streamer.sent_offset))
         time.sleep(0.005)
 
-    streamer = TraceStreamer(setup.client, job_id, token, buffer, info=setup.info,
-                             on_cancel=Cancels(), sleep=pause)
-    streamer.start()
-    wait_for(lambda: streamer.sent_offset == buffer.size(), "the whole backlog")
-    streamer.finish("success")
-    _assert_gitlab_has_the_log(setup, job_id, buffer, "success")
+    streamer = _streamer(setup, job_id, token, buffer, pause, start=True)
+    _wait_all_sent(streamer, buffer, "the whole backlog")
+    _finish_with_success(setup, job_id, streamer, buffer)
     statuses = [status for _, _, status in _patch_ranges(setup, job_id)]
     assert statuses == [500, 500, 202, 202, 202, 202]
     # One interval pause after each failed patch; none between the full patches that followed.
