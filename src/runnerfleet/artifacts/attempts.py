@@ -6,6 +6,10 @@ from collections.abc import Callable
 
 from runnerfleet.artifacts.report import Reporter
 
+# gitlab-runner's defaults of the helpers' --retry and --retry-time.
+RETRIES = 2
+RETRY_TIME = 1.0
+
 
 class StepFailed(Exception):
     """One try of a step failed; `str()` is the line for the log, `retry` whether to try again."""

@@ -11,23 +11,19 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 from urllib.parse import urljoin, urlsplit
 
-from runnerfleet.artifacts.attempts import StepFailed, run_with_retries
+from runnerfleet.artifacts.attempts import RETRIES, RETRY_TIME, StepFailed, run_with_retries
+from runnerfleet.artifacts.command import HelperCommand
 from runnerfleet.artifacts.expand import expand
 from runnerfleet.artifacts.extract import extract_for_helper
 from runnerfleet.artifacts.messages import api_message, status_text
-from runnerfleet.artifacts.report import Reporter
-from runnerfleet.artifacts.transport import HttpClient, Response, TransportError
+from runnerfleet.artifacts.transport import Response, TransportError
 from runnerfleet.artifacts.uploader import api_base
 from runnerfleet.tokens import shorten_token
 
-RETRIES = 2
-RETRY_TIME = 1.0
 MAX_REDIRECTS = 10
 PREFIX = "Downloading artifacts from coordinator..."
 
@@ -43,16 +39,7 @@ class DownloadOptions:
     retry_time: float = RETRY_TIME
 
 
-class Downloader:
-    def __init__(self, options: DownloadOptions, *, reporter: Reporter | None = None,
-                 wd: str | None = None, client: HttpClient | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        self.o = options
-        self.log = reporter or Reporter()
-        self.wd = wd or os.getcwd()
-        self.client = client or HttpClient()
-        self.sleep = sleep
-
+class Downloader(HelperCommand[DownloadOptions]):
     def _fields(self, **extra: object) -> dict[str, object]:
         return {"id": self.o.job_id, "token": shorten_token(self.o.token), **extra}
 

@@ -8,18 +8,15 @@ answer or network failure is retried (3 tries in all), each try producing the ar
 
 from __future__ import annotations
 
-import os
 import secrets
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode, urlsplit
 
 from runnerfleet.artifacts import archive
+from runnerfleet.artifacts.command import HelperCommand
 from runnerfleet.artifacts.expand import expand
 from runnerfleet.artifacts.files import FileSet, collect
 from runnerfleet.artifacts.messages import api_message, status_text
-from runnerfleet.artifacts.report import Reporter
 from runnerfleet.artifacts.transport import BodyError, HttpClient, TransportError
 from runnerfleet.artifacts.zipwrite import Sink, compression_level
 from runnerfleet.tokens import shorten_token
@@ -59,15 +56,9 @@ def api_base(url: str) -> str:
     return url.rstrip("/") + "/api/v4/"
 
 
-class Uploader:
-    def __init__(self, options: UploadOptions, *, reporter: Reporter | None = None, wd: str | None = None,
-                 client: HttpClient | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
-        self.o = options
-        self.log = reporter or Reporter()
-        self.wd = wd or os.getcwd()
-        self.client = client or HttpClient(timeout=options.timeout,
-                                           response_header_timeout=options.response_header_timeout)
-        self.sleep = sleep
+class Uploader(HelperCommand[UploadOptions]):
+    def default_client(self, options: UploadOptions) -> HttpClient:
+        return HttpClient(timeout=options.timeout, response_header_timeout=options.response_header_timeout)
 
     def _fields(self, **extra: object) -> dict[str, object]:
         return {"id": self.o.job_id, "token": shorten_token(self.o.token), **extra}

@@ -12,15 +12,13 @@ import contextlib
 import json
 import os
 import tempfile
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from runnerfleet.artifacts.archive import write_zip
-from runnerfleet.artifacts.attempts import StepFailed, run_with_retries
+from runnerfleet.artifacts.attempts import RETRIES, RETRY_TIME, StepFailed, run_with_retries
+from runnerfleet.artifacts.command import HelperCommand
 from runnerfleet.artifacts.expand import expand
 from runnerfleet.artifacts.files import FileSet, collect
-from runnerfleet.artifacts.report import Reporter
 from runnerfleet.artifacts.transport import HttpClient, TransportError, clean_url
 from runnerfleet.artifacts.zipwrite import compression_level
 from runnerfleet.cache import metadata
@@ -28,9 +26,6 @@ from runnerfleet.cache.client import cache_client
 from runnerfleet.cache.envfile import load_env_file
 from runnerfleet.cache.httpdate import format_http_date
 from runnerfleet.cache.remote import remote_error
-
-RETRIES = 2
-RETRY_TIME = 1.0
 
 
 @dataclass
@@ -52,14 +47,9 @@ class ArchiveOptions:
     retry_time: float = RETRY_TIME
 
 
-class CacheArchiver:
-    def __init__(self, options: ArchiveOptions, *, reporter: Reporter | None = None, wd: str | None = None,
-                 client: HttpClient | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
-        self.o = options
-        self.log = reporter or Reporter()
-        self.wd = wd or os.getcwd()
-        self.client = client or cache_client(options.timeout_minutes)
-        self.sleep = sleep
+class CacheArchiver(HelperCommand[ArchiveOptions]):
+    def default_client(self, options: ArchiveOptions) -> HttpClient:
+        return cache_client(options.timeout_minutes)
 
     def _path(self, name: str) -> str:
         return os.path.join(self.wd, name)

@@ -13,21 +13,17 @@ import contextlib
 import os
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from runnerfleet.artifacts.attempts import StepFailed, run_with_retries
+from runnerfleet.artifacts.attempts import RETRIES, RETRY_TIME, StepFailed, run_with_retries
+from runnerfleet.artifacts.command import HelperCommand
 from runnerfleet.artifacts.extract import extract_for_helper
-from runnerfleet.artifacts.report import Reporter
 from runnerfleet.artifacts.transport import HttpClient, Response, TransportError, clean_url
 from runnerfleet.cache import metadata
 from runnerfleet.cache.client import cache_client
 from runnerfleet.cache.envfile import load_env_file
 from runnerfleet.cache.httpdate import parse_http_date
 from runnerfleet.cache.remote import remote_error
-
-RETRIES = 2
-RETRY_TIME = 1.0
 
 
 @dataclass
@@ -40,14 +36,9 @@ class ExtractOptions:
     retry_time: float = RETRY_TIME
 
 
-class CacheExtractor:
-    def __init__(self, options: ExtractOptions, *, reporter: Reporter | None = None, wd: str | None = None,
-                 client: HttpClient | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
-        self.o = options
-        self.log = reporter or Reporter()
-        self.wd = wd or os.getcwd()
-        self.client = client or cache_client(options.timeout_minutes)
-        self.sleep = sleep
+class CacheExtractor(HelperCommand[ExtractOptions]):
+    def default_client(self, options: ExtractOptions) -> HttpClient:
+        return cache_client(options.timeout_minutes)
 
     def run(self) -> int:
         o = self.o
