@@ -108,12 +108,20 @@ class WirePool:
         return _Connection(sock)
 
     def _give_back(self, conn: _Connection) -> None:
-        conn.idle_since = time.monotonic()
+        now = conn.idle_since = time.monotonic()
+        expired: list[_Connection] = []
         with self._lock:
-            if not self._closed and len(self._idle) < self._max_idle:
+            # The oldest idle connections are at the front: close those past their expiry, as
+            # httpcore does on each request, instead of keeping their sockets until reused.
+            while self._idle and now - self._idle[0].idle_since > self._expiry:
+                expired.append(self._idle.pop(0))
+            kept = not self._closed and len(self._idle) < self._max_idle
+            if kept:
                 self._idle.append(conn)
-                return
-        conn.close()
+        for old in expired:
+            old.close()
+        if not kept:
+            conn.close()
 
     def close(self) -> None:
         with self._lock:

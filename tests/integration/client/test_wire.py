@@ -169,3 +169,22 @@ def test_a_refused_connection_says_where_and_what_to_check() -> None:
             pytest.raises(TransportError) as caught:
         client.request("POST", "jobs/request", json={})
     assert f"cannot connect to 127.0.0.1:{port} (Connection refused)" in str(caught.value)
+
+
+def test_an_expired_idle_connection_is_closed_not_kept(serve: Callable[..., RawServer]) -> None:
+    import httpx
+
+    from runnerfleet.gitlab.wire import WirePool
+
+    server = serve(lambda _: _json_answer(b"{}"))
+    pool = WirePool(httpx.URL(server.url), ssl_context=None,
+                    timeout={"connect": 30.0, "read": 30.0, "write": 30.0},
+                    keepalive_expiry=0.0)
+    try:
+        for _ in range(2):
+            assert pool.exchange("GET", b"/api/v4/x", [], None).status_code == 200
+        # The first connection had expired: it was closed (the server saw it), not reused.
+        assert server.closed.acquire(timeout=30)
+        assert server.connections == 2
+    finally:
+        pool.close()
