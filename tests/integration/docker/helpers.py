@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import docker
-import pytest
 
 from runnerfleet.config import DockerConfig, RunnerConfig
 from runnerfleet.executors.docker import DockerExecutorProvider
 from runnerfleet.executors.docker.provider import wait_for_removals
 from tests.integration.build.helpers import RUNNER_TOKEN, JobRun, World, payload, start_job
+from tests.integration.waiting import waiter
 
 BASE_IMAGE = "runnerfleet/debian:bookworm"
 IMAGES_DIR = Path(__file__).parent / "images"
@@ -54,15 +52,7 @@ def run_docker_job(world: World, provider: DockerExecutorProvider, script: list[
     return result, run.log
 
 
-def wait_until(what: str, check: Callable[[], Any], patience: float = PATIENCE) -> Any:
-    deadline = time.monotonic() + patience
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting for {what}")
-        time.sleep(0.05)
+wait_until = waiter(PATIENCE)
 
 
 def job_resources(job_id: int) -> dict[str, list[str]]:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,21 +13,14 @@ import httpx
 import pytest
 
 from tests.fixtures.coordinator import RunningCoordinator, start_coordinator
+from tests.integration.waiting import waiter
 
 # Bounds waits only; no test asserts how long anything took.
 PATIENCE = 120.0
 FINAL = ("success", "failed", "canceled", "skipped")
 
 
-def wait_until(what: str, check: Callable[[], Any], patience: float = PATIENCE) -> Any:
-    deadline = time.monotonic() + patience
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting for {what}")
-        time.sleep(0.1)
+wait_until = waiter(PATIENCE, interval=0.1)
 
 
 def _git(cwd: Path, *args: str) -> None:

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ import pytest
 
 from runnerfleet.service.journal import read_record
 from tests.fixtures.coordinator import RunningCoordinator, start_coordinator
+from tests.integration.waiting import waiter
 
 # The longest a test waits for something that should happen soon. It bounds the wait only; no
 # test asserts how long anything took.
@@ -29,16 +30,7 @@ PATIENCE = 60.0
 NO_GIT = [{"key": "GIT_STRATEGY", "value": "none"}]
 
 
-def wait_until(what: str, check: Callable[[], Any], patience: float = PATIENCE) -> Any:
-    """Poll `check` until it returns something truthy; fail naming `what` after `patience` s."""
-    deadline = time.monotonic() + patience
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting for {what}")
-        time.sleep(0.05)
+wait_until = waiter(PATIENCE)
 
 
 def free_port() -> int:
