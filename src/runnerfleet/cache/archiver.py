@@ -15,41 +15,32 @@ import tempfile
 from dataclasses import dataclass, field
 
 from runnerfleet.artifacts.archive import write_zip
-from runnerfleet.artifacts.attempts import RETRIES, RETRY_TIME, StepFailed, run_with_retries
-from runnerfleet.artifacts.command import HelperCommand
+from runnerfleet.artifacts.attempts import StepFailed, run_with_retries
 from runnerfleet.artifacts.expand import expand
 from runnerfleet.artifacts.files import FileSet, collect
-from runnerfleet.artifacts.transport import HttpClient, TransportError, clean_url
+from runnerfleet.artifacts.transport import TransportError, clean_url
 from runnerfleet.artifacts.zipwrite import compression_level
 from runnerfleet.cache import metadata
-from runnerfleet.cache.client import cache_client
+from runnerfleet.cache.client import CacheHelper, CacheTransferOptions
 from runnerfleet.cache.envfile import load_env_file
 from runnerfleet.cache.httpdate import format_http_date
 from runnerfleet.cache.remote import remote_error
 
 
 @dataclass
-class ArchiveOptions:
-    file: str
+class ArchiveOptions(CacheTransferOptions):
     paths: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
     untracked: bool = False
-    url: str = ""
     headers: list[str] = field(default_factory=list)
     alternate_file: str = ""
-    timeout_minutes: int = 10
     max_uploaded_archive_size: int = 0
     metadata: str = ""
     compression_level: str = ""
     compression_format: str = ""
-    env_file: str = ""
-    retries: int = RETRIES
-    retry_time: float = RETRY_TIME
 
 
-class CacheArchiver(HelperCommand[ArchiveOptions]):
-    def default_client(self, options: ArchiveOptions) -> HttpClient:
-        return cache_client(options.timeout_minutes)
+class CacheArchiver(CacheHelper[ArchiveOptions]):
 
     def _path(self, name: str) -> str:
         return os.path.join(self.wd, name)

@@ -13,33 +13,21 @@ import contextlib
 import os
 import tempfile
 import time
-from dataclasses import dataclass
 
-from runnerfleet.artifacts.attempts import RETRIES, RETRY_TIME, StepFailed, run_with_retries
-from runnerfleet.artifacts.command import HelperCommand
+from runnerfleet.artifacts.attempts import StepFailed, run_with_retries
 from runnerfleet.artifacts.extract import extract_for_helper
-from runnerfleet.artifacts.transport import HttpClient, Response, TransportError, clean_url
+from runnerfleet.artifacts.transport import Response, TransportError, clean_url
 from runnerfleet.cache import metadata
-from runnerfleet.cache.client import cache_client
+from runnerfleet.cache.client import CacheHelper, CacheTransferOptions
 from runnerfleet.cache.envfile import load_env_file
 from runnerfleet.cache.httpdate import parse_http_date
 from runnerfleet.cache.remote import remote_error
 
-
-@dataclass
-class ExtractOptions:
-    file: str
-    url: str = ""
-    timeout_minutes: int = 10
-    env_file: str = ""
-    retries: int = RETRIES
-    retry_time: float = RETRY_TIME
+# The extractor takes nothing beyond what both cache helpers take.
+ExtractOptions = CacheTransferOptions
 
 
-class CacheExtractor(HelperCommand[ExtractOptions]):
-    def default_client(self, options: ExtractOptions) -> HttpClient:
-        return cache_client(options.timeout_minutes)
-
+class CacheExtractor(CacheHelper[ExtractOptions]):
     def run(self) -> int:
         o = self.o
         if not o.file:
