@@ -173,3 +173,32 @@ class ExecutorProvider(Protocol):
     def features(self) -> ExecutorFeatures: ...
 
     def default_shell(self) -> str: ...
+
+
+class DefaultExecutorProvider:
+    """gitlab-runner's DefaultExecutorProvider: no capacity to reserve, bash by default, and
+    the `shared` feature as the executor kind has it (`SHARED_BUILDS`: jobs share one builds
+    dir, CI_SHARED_ENVIRONMENT, as with shell and ssh; disposable environments otherwise).
+    Subclasses set `name` and implement `create`."""
+
+    SHARED_BUILDS = False
+
+    @property
+    def shared(self) -> bool:
+        return self.SHARED_BUILDS
+
+    def can_create(self) -> bool:
+        return True
+
+    def acquire(self, runner: RunnerConfig) -> object | None:
+        return None
+
+    def release(self, runner: RunnerConfig, data: object | None) -> None:
+        pass
+
+    def features(self) -> ExecutorFeatures:
+        return ExecutorFeatures(variables=True, shared=self.SHARED_BUILDS, session=False,
+                                terminal=False)
+
+    def default_shell(self) -> str:
+        return "bash"

@@ -6,8 +6,8 @@ import logging
 import threading
 from collections.abc import Mapping, Sequence
 
-from runnerfleet.config import DockerConfig, RunnerConfig
-from runnerfleet.executors.base import Executor, ExecutorFeatures
+from runnerfleet.config import DockerConfig
+from runnerfleet.executors.base import DefaultExecutorProvider, Executor
 from runnerfleet.executors.docker.daemon import Daemon, DockerDaemonError, Endpoint
 from runnerfleet.executors.docker.executor import HELPER_IMAGE, DockerExecutor, KillTimeouts
 from runnerfleet.executors.docker.resources import JobResources, remove_orphans
@@ -30,7 +30,7 @@ def wait_for_removals() -> None:
             thread.join()
 
 
-class DockerExecutorProvider:
+class DockerExecutorProvider(DefaultExecutorProvider):
     """The `docker` executor provider.
 
     `environ` replaces os.environ for DOCKER_HOST/DOCKER_CERT_PATH/DOCKER_TLS_VERIFY fallbacks;
@@ -119,25 +119,6 @@ class DockerExecutorProvider:
 
     # -- ExecutorProvider -------------------------------------------------------------------------
 
-    @property
-    def shared(self) -> bool:
-        return False
-
-    def can_create(self) -> bool:
-        return True
-
     def create(self) -> Executor:
         return DockerExecutor(self)
-
-    def acquire(self, runner: RunnerConfig) -> object | None:
-        return None
-
-    def release(self, runner: RunnerConfig, data: object | None) -> None:
-        pass
-
-    def features(self) -> ExecutorFeatures:
-        return ExecutorFeatures(variables=True, shared=False, session=False, terminal=False)
-
-    def default_shell(self) -> str:
-        return "bash"
 

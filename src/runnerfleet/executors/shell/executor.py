@@ -10,13 +10,13 @@ from pathlib import Path
 
 from runnerfleet.executors.base import (
     BuildContext,
+    DefaultExecutorProvider,
     Executor,
     ExecutorEnvironment,
     StageResult,
 )
 from runnerfleet.executors.errors import BuildError, FailureReason
 from runnerfleet.executors.shell.process import FORCE_KILL_TIMEOUT, GRACEFUL_KILL_TIMEOUT, run_script
-from runnerfleet.executors.shell.shared_provider import SharedExecutorProviderBase
 from runnerfleet.trace import STDERR, STDOUT, STREAM_WORK, TraceBuffer
 
 SUPPORTED_SHELLS = ("bash", "sh")
@@ -135,10 +135,11 @@ def _absolute(path: str, base: Path) -> str:
     return str(Path(path) if os.path.isabs(path) else base / path)
 
 
-class ShellExecutorProvider(SharedExecutorProviderBase):
+class ShellExecutorProvider(DefaultExecutorProvider):
     """Creates shell executors; kill timeouts and the inherited environment are injectable for tests."""
 
     name = "shell"
+    SHARED_BUILDS = True
 
     def __init__(
         self,

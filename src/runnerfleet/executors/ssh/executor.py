@@ -6,12 +6,12 @@ import threading
 
 from runnerfleet.executors.base import (
     BuildContext,
+    DefaultExecutorProvider,
     Executor,
     ExecutorEnvironment,
     StageResult,
 )
 from runnerfleet.executors.errors import BuildError
-from runnerfleet.executors.shell.shared_provider import SharedExecutorProviderBase
 from runnerfleet.executors.ssh.client import SshClient, SshOptions
 from runnerfleet.executors.ssh.remote_job import RemoteJob
 from runnerfleet.executors.ssh.settings import ssh_target
@@ -49,10 +49,11 @@ class SshExecutor:
         self._remote.close()
 
 
-class SshExecutorProvider(SharedExecutorProviderBase):
+class SshExecutorProvider(DefaultExecutorProvider):
     """Creates SSH executors; connection timings are injectable (tests shorten them)."""
 
     name = "ssh"
+    SHARED_BUILDS = True
 
     def __init__(self, options: SshOptions | None = None) -> None:
         self.options = options or SshOptions()
