@@ -185,17 +185,17 @@ class World:
 
     def write_config(self, *runners: dict[str, Any], **globals_: Any) -> None:
         """config.toml with these global keys and [[runners]] entries (url/executor filled in)."""
-        lines = [f"{key} = {_toml(value)}" for key, value in
+        lines = [f"{key} = {toml_value(value)}" for key, value in
                  {"concurrent": 1, "check_interval": 1, **globals_}.items()]
         for runner in runners:
             entry = {"name": "runner", "url": self.coordinator.url, "executor": "shell", **runner}
             lines += ["", "[[runners]]"]
             tables = {k: v for k, v in entry.items() if isinstance(v, dict)}
-            lines += [f"  {key} = {_toml(value)}" for key, value in entry.items()
+            lines += [f"  {key} = {toml_value(value)}" for key, value in entry.items()
                       if key not in tables]
             for name, table in tables.items():
                 lines.append(f"  [runners.{name}]")
-                lines += [f"    {key} = {_toml(value)}" for key, value in table.items()]
+                lines += [f"    {key} = {toml_value(value)}" for key, value in table.items()]
         text = "\n".join(lines) + "\n"
         tmp = self.config.with_suffix(".tmp")
         tmp.write_text(text)
@@ -251,7 +251,8 @@ def _kill_processes_in(directory: Path) -> None:
                 os.kill(int(proc.name), signal.SIGKILL)
 
 
-def _toml(value: Any) -> str:
+def toml_value(value: Any) -> str:
+    """A TOML value as config.toml writes it (strings quoted, datetimes as UTC)."""
     if isinstance(value, datetime):
         return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, bool):
@@ -259,7 +260,7 @@ def _toml(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, list):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 

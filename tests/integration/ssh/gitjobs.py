@@ -23,7 +23,7 @@ import pytest
 
 from tests.fixtures.coordinator import start_coordinator
 from tests.integration.cache.s3server import BUCKET, S3Server, moto_server_command
-from tests.integration.service.conftest import World, wait_until
+from tests.integration.service.conftest import World, toml_value, wait_until
 
 # The docker bridge's host address (testworld §1): reachable from containers, not from outside.
 BRIDGE_HOST = "172.17.0.1"
@@ -37,24 +37,15 @@ def _git(cwd: Path, *args: str) -> str:
 
 def toml_document(values: dict[str, Any], runners: list[dict[str, Any]]) -> str:
     """config.toml text: global keys, then [[runners]] with nested tables ([runners.cache.s3])."""
-    def scalar(value: Any) -> str:
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, int):
-            return str(value)
-        if isinstance(value, list):
-            return "[" + ", ".join(scalar(v) for v in value) + "]"
-        return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
     def table(header: str, entries: dict[str, Any]) -> list[str]:
-        lines = [header] + [f"{k} = {scalar(v)}" for k, v in entries.items() if not isinstance(v, dict)]
+        lines = [header] + [f"{k} = {toml_value(v)}" for k, v in entries.items() if not isinstance(v, dict)]
         name = header.strip("[]")
         for k, v in entries.items():
             if isinstance(v, dict):
                 lines += ["", *table(f"[{name}.{k}]", v)]
         return lines
 
-    lines = [f"{k} = {scalar(v)}" for k, v in values.items()]
+    lines = [f"{k} = {toml_value(v)}" for k, v in values.items()]
     for runner in runners:
         lines += ["", *table("[[runners]]", runner)]
     return "\n".join(lines) + "\n"
