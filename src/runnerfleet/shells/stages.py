@@ -174,13 +174,23 @@ def git_config_text(entries: list[tuple[str, str | None, str, str]]) -> str:
         if name != header:
             lines.append(f"[{name}]")
             header = name
-        lines.append(f'\t{key} = "{_config_escape(value)}"')
+        lines.append(f"\t{key} = {_config_value(value)}")
     return "".join(line + "\n" for line in lines)
 
 
 def _config_escape(text: str) -> str:
-    """Inside git config double quotes: backslash, quote and newline escaped."""
-    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    """A subsection name inside its double quotes: backslash and quote escaped."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _config_value(text: str) -> str:
+    """A value as `git config` writes it: quoted only when it starts or ends with a space or
+    holds `;` or `#`; backslash, quote, newline and tab escaped."""
+    escaped = (text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+               .replace("\t", "\\t"))
+    if text.startswith(" ") or text.endswith(" ") or ";" in text or "#" in text:
+        return f'"{escaped}"'
+    return escaped
 
 
 def _git_cleanup(w: ShellWriter, build: BuildInfo) -> None:

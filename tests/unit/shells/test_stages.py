@@ -199,3 +199,19 @@ def test_git_config_files_written_by_the_script_read_back_in_git(tmp_path: Path,
         "url.https://gitlab-ci-token:glcbt-x@h.example.insteadof=https://h.example",
     ]
     assert (Path(target).stat().st_mode & 0o777) == 0o600
+
+
+@pytest.mark.parametrize("value", ["none", "/tmp/a dir/x.conf", " lead", "trail ", "semi;colon",
+                                   "hash#tag", 'quote"d', "back\\slash", "tab\tand\nnewline"])
+def test_git_config_text_is_byte_for_byte_what_git_config_writes(tmp_path: Path,
+                                                                 value: str) -> None:
+    from runnerfleet.shells.stages import git_config_text
+
+    by_git = tmp_path / "by-git"
+    # A subsection name cannot hold a newline (git refuses the key), a value can.
+    subsection = "https://gitlab-ci-token:x@h/" + value.replace("\n", "")
+    entries = [("include", None, "path", value), ("url", subsection, "insteadOf", value)]
+    for section, subsection, key, item in entries:
+        name = f"{section}.{subsection}.{key}" if subsection else f"{section}.{key}"
+        subprocess.run(["git", "config", "-f", str(by_git), name, item], check=True)
+    assert git_config_text(entries) == by_git.read_text()
