@@ -74,13 +74,14 @@ def import_engine(venv: str | None) -> None:
         ) from None
 
 
-def load_engine(module: Any, changes: bool = True) -> None:
+def load_engine(module: Any, changes: bool = True, facts: dict[str, Any] | None = None) -> None:
     """import_engine() for an AnsibleModule: fails the module with one line when it cannot.
 
     In check mode a host the role has not provisioned yet has no engine (the role's install
     tasks only report what they would do), so the task reports that it would run after the
     install instead of failing the dry run: changed for modules that change something
-    (`changes`), skipped for read-only ones.
+    (`changes`), skipped for read-only ones; `facts` are returned in that case too (what later
+    tasks read from the result, e.g. a path).
     """
     try:
         import_engine(module.params.get("engine_venv"))
@@ -88,6 +89,7 @@ def load_engine(module: Any, changes: bool = True) -> None:
         if module.check_mode:
             reason = f"check mode: the engine is not installed on this host yet ({error})"
             if changes:
-                module.exit_json(changed=True, msg=reason + "; this task would run after the install")
-            module.exit_json(changed=False, skipped=True, msg=reason)
+                module.exit_json(changed=True, msg=reason + "; this task would run after the install",
+                                 **(facts or {}))
+            module.exit_json(changed=False, skipped=True, msg=reason, **(facts or {}))
         module.fail_json(msg=str(error))

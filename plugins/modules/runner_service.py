@@ -149,16 +149,7 @@ from typing import Any  # noqa: E402
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.runnerfleet.gitlab.plugins.module_utils.engine import (  # noqa: E402
     ENGINE_ARGUMENT_SPEC,
-)
-from ansible_collections.runnerfleet.gitlab.plugins.module_utils.systemd_unit import (  # noqa: E402
-    ServiceSpec,
-    apply,
-    differs,
-    file_diff,
-    plan,
-    proxy_environment,
-    proxy_passwords,
-    spec_problem,
+    load_engine,
 )
 
 
@@ -185,12 +176,24 @@ def argument_spec() -> dict[str, Any]:
 def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     p = module.params
+    # The unit files are the engine's (`runnerfleet install` writes the same ones); a dry run on
+    # a host without the engine still names the paths the role looks at.
+    unit_path = os.path.join(p["unit_dir"], f"{p['name']}.service")
+    load_engine(module, facts={
+        "unit_path": unit_path,
+        "dropin_path": os.path.join(p["unit_dir"], f"{p['name']}.service.d", "proxy.conf"),
+        "env_path": os.path.join(p["env_dir"], f"{p['name']}-proxy.env"),
+        "changed_files": [], "needs_daemon_reload": False, "needs_restart": False,
+        "needs_reload": False,
+    })
+    from runnerfleet.systemd import unit as unit_files  # pylint: disable=import-outside-toplevel
+
     secrets: list[str] = []
     for option in ("http_proxy", "https_proxy"):
-        secrets += proxy_passwords(p[option])
+        secrets += unit_files.proxy_passwords(p[option])
     for secret in secrets:
         module.no_log_values.add(secret)
-    spec = ServiceSpec(
+    spec = unit_files.ServiceSpec(
         name=p["name"],
         executable=p["executable"] or os.path.join(p["engine_venv"], "bin", "runnerfleet"),
         config_file=p["config_file"],
@@ -199,18 +202,18 @@ def main() -> None:
         job_user=p["job_user"],
         drain_timeout=p["drain_timeout"],
     )
-    problem = spec_problem(spec)
+    problem = unit_files.spec_problem(spec)
     if problem:
         module.fail_json(msg=problem)
-    env = proxy_environment({k: p[k] for k in ("http_proxy", "https_proxy", "no_proxy")})
-    files = plan(spec, p["unit_dir"], p["env_dir"], env, p["state"] == "present")
-    unit, dropin, env_file = files
-    changing = [f for f in files if differs(f)]
-    diffs = [file_diff(f, secrets) for f in changing] if module._diff else []  # pylint: disable=protected-access
+    env = unit_files.proxy_environment({k: p[k] for k in ("http_proxy", "https_proxy", "no_proxy")})
+    planned_files = unit_files.plan(spec, p["unit_dir"], p["env_dir"], env, p["state"] == "present")
+    unit, dropin, env_file = planned_files
+    changing = [f for f in planned_files if unit_files.differs(f)]
+    diffs = [unit_files.file_diff(f, secrets) for f in changing] if module._diff else []  # pylint: disable=protected-access
     if not module.check_mode:
         for planned in changing:
             try:
-                apply(planned)
+                unit_files.apply(planned)
             except OSError as error:
                 module.fail_json(msg=f"{planned.path}: cannot write: {error.strerror or error}")
     units_changed = unit in changing or dropin in changing

@@ -37,6 +37,8 @@ _COMMAND_MODULES = {
     "artifacts-uploader": "helpers_artifacts", "artifacts-downloader": "helpers_artifacts",
     "cache-archiver": "helpers_cache", "cache-extractor": "helpers_cache",
     "cache-init": "helpers_cache", "lint": "lint", "ci": "lint", "exec": "exec_cmd",
+    "install": "service_cmds", "uninstall": "service_cmds", "start": "service_cmds",
+    "stop": "service_cmds", "restart": "service_cmds", "status": "service_cmds",
 }
 # Global options that take a value (the command is the first word that is neither).
 _VALUED_OPTIONS = {"-l", "--log-level", "--log-format", "--cpuprofile"}

@@ -27,7 +27,8 @@ def test_lint_runs_without_loading_the_http_stack(tmp_path: Path) -> None:
 
 def test_help_and_unknown_commands_still_see_every_command() -> None:
     text = build_parser().format_help()
-    for name in ("register", "run-single", "cache-extractor", "ci", "exec", "coordinator"):
+    for name in ("register", "run-single", "cache-extractor", "ci", "exec", "coordinator",
+                 "install", "status"):
         assert name in text
     done = subprocess.run([sys.executable, "-m", "runnerfleet", "regster"], capture_output=True,
                           text=True, check=False)

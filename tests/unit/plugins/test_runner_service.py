@@ -7,13 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ansible_collections.runnerfleet.gitlab.plugins.module_utils.systemd_unit import (
-    ServiceSpec,
-    exec_quote,
-    render_unit,
-)
 from ansible_collections.runnerfleet.gitlab.plugins.modules import runner_service
 
+from runnerfleet.systemd.unit import ServiceSpec, exec_quote, render_unit
 from tests.unit.plugins.collection import run_module
 
 PROXY = "http://bob:Pr0xy%25Pass@127.0.0.1:3128"

@@ -1,8 +1,7 @@
-# Copyright: runnerfleet maintainers
-# MIT License (see LICENSE or https://opensource.org/licenses/MIT)
 """The systemd files of a runnerfleet service: unit, proxy drop-in, 0600 proxy environment file.
 
-The unit runs `runnerfleet run` like gitlab-runner's `install` does, plus what a graceful stop
+One implementation for `runnerfleet install` and the collection's `runner_service` module. The
+unit runs `runnerfleet run` like gitlab-runner's `install` does, plus what a graceful stop
 needs: SIGQUIT to the main process only (running jobs finish), a stop timeout to drain, SIGHUP
 to reload config.toml. Proxy URLs (which may carry a password) go to an environment file only
 root can read, so they never appear in the unit or in `systemctl show`.
@@ -36,6 +35,8 @@ class ServiceSpec:
     job_user: str | None = None
     drain_timeout: str = "3600"
     description: str = ""
+    # Who writes the unit (its first comment line): the module or `runnerfleet install`.
+    managed_by: str = "runnerfleet.gitlab.runner_service"
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def render_unit(spec: ServiceSpec) -> str:
     if spec.job_user:
         argv += ["--user", spec.job_user]
     lines = [
-        "# Managed by runnerfleet.gitlab.runner_service; local changes are overwritten.",
+        f"# Managed by {spec.managed_by}; local changes are overwritten.",
         "[Unit]",
         "Description=%s" % (spec.description or f"runnerfleet GitLab Runner ({spec.name})"),
         f"ConditionFileIsExecutable={spec.executable}",

@@ -1,0 +1,1 @@
+"""systemd services of the engine: the unit files (`unit`) and systemctl control (`control`)."""
