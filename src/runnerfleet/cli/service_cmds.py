@@ -13,7 +13,7 @@ from typing import Any
 from runnerfleet.cli.context import CONFIG_FLAG, load_config
 from runnerfleet.cli.flags import Flag, add_command, resolve
 from runnerfleet.errors import UsageError
-from runnerfleet.systemd.control import Manager, control, install, is_running, uninstall
+from runnerfleet.systemd.control import Manager, control, install, status, uninstall
 from runnerfleet.systemd.unit import ServiceSpec, spec_problem
 
 # gitlab-runner names its service gitlab-runner; runnerfleet's role and unit are runnerfleet.
@@ -105,10 +105,13 @@ def run_control(ns: argparse.Namespace) -> int:
     if ns.command == "uninstall":
         uninstall(manager, name)
     elif ns.command == "status":
-        if is_running(manager, name):
+        state = status(manager, name)
+        if state == "running":
             print(f"{name}: Service is running")
             return 0
-        print(f"{name}: Service has stopped", file=sys.stderr)
+        print(f"{name}: Service has stopped" if state == "stopped" else
+              f"{name}: the service is not installed (runnerfleet install -n {name})",
+              file=sys.stderr)
         return 1
     else:
         control(manager, ns.command, name)

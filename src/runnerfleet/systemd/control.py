@@ -94,6 +94,10 @@ def control(manager: Manager, action: str, name: str) -> None:
     manager.run(action, f"{name}.service")
 
 
-def is_running(manager: Manager, name: str) -> bool:
+def status(manager: Manager, name: str) -> str:
+    """`running`, `stopped`, or `not installed` (systemd knows no such unit)."""
     manager.check_systemd()
-    return manager.run("is-active", "--quiet", f"{name}.service", check=False).returncode == 0
+    if manager.run("is-active", "--quiet", f"{name}.service", check=False).returncode == 0:
+        return "running"
+    shown = manager.run("show", "-p", "LoadState", "--value", f"{name}.service", check=False)
+    return "not installed" if shown.stdout.strip() == "not-found" else "stopped"

@@ -72,6 +72,9 @@ def test_install_start_status_stop_uninstall_manage_a_systemd_unit(host: str) ->
     again = sh(host, "runnerfleet uninstall")
     assert again.returncode == 1
     assert "service runnerfleet is not installed" in again.stderr
+    gone = sh(host, "runnerfleet status")
+    assert (gone.returncode, gone.stderr.strip()) == (
+        1, "runnerfleet: the service is not installed (runnerfleet install -n runnerfleet)")
 
 
 def test_install_as_root_needs_a_user_and_refuses_both_kinds(host: str) -> None:
