@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import glob
+import importlib
 import os
 import site
 import sys
@@ -74,20 +75,36 @@ def import_engine(venv: str | None) -> None:
         ) from None
 
 
-def load_engine(module: Any, changes: bool = True, facts: dict[str, Any] | None = None) -> None:
+def require_engine_module(name: str, venv: str | None) -> None:
+    """Import `name` from the engine, or raise EngineMissing: an engine installed by an older
+    collection may lack what this module needs until the role installs the new one."""
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        raise EngineMissing(
+            f"the runnerfleet engine in {venv or DEFAULT_ENGINE_VENV} is older than this "
+            f"collection (it has no {name}); {INSTALL_HINT} (it upgrades the engine)"
+        ) from None
+
+
+def load_engine(module: Any, changes: bool = True, facts: dict[str, Any] | None = None,
+                requires: str | None = None) -> None:
     """import_engine() for an AnsibleModule: fails the module with one line when it cannot.
 
     In check mode a host the role has not provisioned yet has no engine (the role's install
     tasks only report what they would do), so the task reports that it would run after the
     install instead of failing the dry run: changed for modules that change something
     (`changes`), skipped for read-only ones; `facts` are returned in that case too (what later
-    tasks read from the result, e.g. a path).
+    tasks read from the result, e.g. a path). `requires`: an engine module that must exist (an
+    older engine without it is treated like a missing one).
     """
     try:
         import_engine(module.params.get("engine_venv"))
+        if requires:
+            require_engine_module(requires, module.params.get("engine_venv"))
     except EngineMissing as error:
         if module.check_mode:
-            reason = f"check mode: the engine is not installed on this host yet ({error})"
+            reason = f"check mode: the engine this task needs is not on this host yet ({error})"
             if changes:
                 module.exit_json(changed=True, msg=reason + "; this task would run after the install",
                                  **(facts or {}))

@@ -185,7 +185,7 @@ def main() -> None:
         "env_path": os.path.join(p["env_dir"], f"{p['name']}-proxy.env"),
         "changed_files": [], "needs_daemon_reload": False, "needs_restart": False,
         "needs_reload": False,
-    })
+    }, requires="runnerfleet.systemd.unit")
     from runnerfleet.systemd import unit as unit_files  # pylint: disable=import-outside-toplevel
 
     secrets: list[str] = []

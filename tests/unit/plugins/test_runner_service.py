@@ -141,3 +141,18 @@ def test_bad_options_fail_with_one_line_naming_the_option(
     assert result["msg"].startswith(message)
     assert "\n" not in result["msg"]
     assert not (tmp_path / "units").exists()
+
+
+def test_an_engine_older_than_the_collection_is_one_line_naming_what_it_lacks() -> None:
+    from ansible_collections.runnerfleet.gitlab.plugins.module_utils.engine import (
+        EngineMissing,
+        require_engine_module,
+    )
+
+    with pytest.raises(EngineMissing) as raised:
+        require_engine_module("runnerfleet.no_such_part", "/opt/runnerfleet/venv")
+    assert str(raised.value) == (
+        "the runnerfleet engine in /opt/runnerfleet/venv is older than this collection (it has "
+        "no runnerfleet.no_such_part); install the engine with role runnerfleet.gitlab.runner "
+        "first (it upgrades the engine)")
+    require_engine_module("runnerfleet.systemd.unit", None)  # this engine has it
