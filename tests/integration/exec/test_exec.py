@@ -149,12 +149,23 @@ DOCKER_IMAGE = "runnerfleet/debian:bookworm"
 @pytest.mark.skipif(not _local_image(DOCKER_IMAGE),
                     reason=f"needs dockerd and {DOCKER_IMAGE} (tests/integration/docker builds it)")
 def test_exec_with_the_docker_executor_runs_jobs_in_containers(project: Path) -> None:
+    before = _runnerfleet_containers()
     done = runnerfleet_exec(project, "--executor", "docker", "--docker-image", DOCKER_IMAGE,
                             "--variable", "GREETING=docker")
     assert done.returncode == 0, done.stdout + done.stderr
     assert 'Using Docker executor with image runnerfleet/debian:bookworm' in done.stdout
     assert "unit   | built-docker" in done.stdout
     assert _summary(done.stdout)["deploy"] == ("deploy", "success")
+    # Every job's containers are gone when exec returns, the last job's too (its removal
+    # runs after its final status, and exec's exit waits for it).
+    assert _runnerfleet_containers() - before == set()
+
+
+def _runnerfleet_containers() -> set[str]:
+    listed = subprocess.run(["docker", "ps", "-aq", "--no-trunc", "--filter",
+                             "label=com.runnerfleet.managed=true"], capture_output=True, text=True,
+                            timeout=60, check=True)
+    return set(listed.stdout.split())
 
 
 DELAYED = """

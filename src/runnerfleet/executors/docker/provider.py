@@ -101,7 +101,10 @@ class DockerExecutorProvider(DefaultExecutorProvider):
                 with _removals_lock:
                     _removals.discard(thread)
 
-        thread = threading.Thread(target=remove, name=f"docker-cleanup-{resources.job_id}")
+        # daemon=False said out loud: a thread inherits the daemon flag of the thread that
+        # starts it, and jobs run in daemon threads in `runnerfleet exec`, whose exit must wait.
+        thread = threading.Thread(target=remove, name=f"docker-cleanup-{resources.job_id}",
+                                  daemon=False)
         with _removals_lock:
             _removals.add(thread)
         thread.start()
